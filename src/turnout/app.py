@@ -1,0 +1,337 @@
+"""`Turnout`: the Starlette application that puts both sides behind one routing table."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from starlette.applications import Starlette
+from starlette.datastructures import URLPath
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount, NoMatchFound, Route, Router
+from starlette.types import ASGIApp, ExceptionHandler, Lifespan, Receive, Scope, Send
+
+from turnout._types import WSGIApp
+from turnout.bridge.mount import DEFAULT_THREADS, WSGIMount
+from turnout.errors import http_exception_handler
+from turnout.lifespan import Lifespan as LifespanDriver
+from turnout.routing.pattern import parse_prefix, parse_starlette
+from turnout.routing.paths import BadPath, raw_route_path, split_path
+from turnout.routing.table import Found, RouteEntry, RouteSpec, RouteTable
+from turnout.routing.werkzeug_routes import defined_at
+
+logger = logging.getLogger("turnout")
+
+F = TypeVar("F", bound=Callable[..., Any])
+SHUTDOWN_GRACE = 30.0
+
+
+class NativeRoute:
+    """A new endpoint registered with `Turnout.route`, served through Starlette's `Route`."""
+
+    def __init__(self, route: Route, served_by_header: bool) -> None:
+        self.route = route
+        self.app = route.app
+        self.header = (b"x-served-by", f"asgi:{route.name}".encode("latin-1")) if served_by_header else None
+
+
+class ASGIMount:
+    """A new ASGI app mounted under a prefix with `Turnout.mount_asgi`."""
+
+    def __init__(self, prefix: str, app: ASGIApp, *, name: str, defined_at: str | None, served_by_header: bool):
+        self.pattern = parse_prefix(prefix)
+        self.prefix = "/" + "/".join(s for s in self.pattern.segments if isinstance(s, str))
+        self.app = app
+        self.name = name
+        self.defined_at = defined_at
+        self.header = (b"x-served-by", f"asgi:{name}".encode("latin-1")) if served_by_header else None
+
+    def route_spec(self) -> RouteSpec:
+        entry = RouteEntry(self.prefix, None, "asgi", self.name, self.name, self.defined_at, kind="mount")
+        return RouteSpec(entry, self.pattern, self, any_method=True)
+
+
+def _with_header(send: Send, header: tuple[bytes, bytes]) -> Send:
+    async def send_with_header(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), header]
+        await send(message)
+
+    return send_with_header
+
+
+def _caller() -> str | None:
+    """`file:line` of the user's code that called into turnout."""
+    frame = inspect.currentframe()
+    here = Path(__file__).parent
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(str(here)) and "contextlib" not in filename:
+            return f"{filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return None  # pragma: no cover
+
+
+class TableRouter(Router):
+    """Starlette's `Router`, matching through the shared `RouteTable` instead of trying routes in turn."""
+
+    def __init__(self, *, lifespan: Lifespan[Any] | None, served_by_header: bool, shutdown_grace: float) -> None:
+        super().__init__(routes=[], redirect_slashes=False, lifespan=None)
+        self._user_lifespan = lifespan
+        self.lifespan_context = self._lifespan
+        self.served_by_header = served_by_header
+        self.shutdown_grace = shutdown_grace
+        self.wsgi_mounts: list[WSGIMount] = []
+        self.asgi_mounts: list[ASGIMount] = []
+        self.native: list[NativeRoute] = []
+        self._table: RouteTable | None = None
+
+    # -- the table --------------------------------------------------------------------------
+
+    @property
+    def table(self) -> RouteTable:
+        if self._table is None:
+            specs: list[RouteSpec] = []
+            for mount in self.wsgi_mounts:
+                specs.extend(mount.route_specs())
+            for asgi_mount in self.asgi_mounts:
+                specs.append(asgi_mount.route_spec())
+            for native in self.native:
+                route = native.route
+                entry = RouteEntry(
+                    pattern=route.path,
+                    methods=frozenset(route.methods) if route.methods else None,
+                    side="asgi",
+                    owner=None,
+                    endpoint=route.name,
+                    defined_at=defined_at(route.endpoint),
+                )
+                specs.append(RouteSpec(entry, parse_starlette(route.path), native))
+            self._table = RouteTable(specs)
+        return self._table
+
+    def invalidate(self) -> None:
+        self._table = None
+
+    # -- lifespan ---------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Any) -> AsyncIterator[Mapping[str, Any] | None]:
+        self.invalidate()
+        table = self.table  # a duplicate route fails start-up here
+        logger.debug("routing table:\n%s", table.format())
+        async with contextlib.AsyncExitStack() as stack:
+            for asgi_mount in self.asgi_mounts:
+                await stack.enter_async_context(LifespanDriver(asgi_mount.app))
+            for mount in self.wsgi_mounts:
+                stack.push_async_callback(mount.shutdown, self.shutdown_grace)
+            if self._user_lifespan is not None:
+                state = await stack.enter_async_context(self._user_lifespan(app))
+                yield state
+            else:
+                yield None
+
+    # -- dispatch ---------------------------------------------------------------------------
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self.lifespan(scope, receive, send)
+            return
+        if "router" not in scope:
+            scope["router"] = self
+        raw = raw_route_path(scope)
+        try:
+            segments = split_path(raw)
+        except BadPath as exc:
+            if kind == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            raise HTTPException(400, str(exc)) from None
+        method = scope["method"] if kind == "http" else "GET"
+        result = self.table.match(method, segments)
+        if type(result) is Found:
+            target = result.route.target
+            if type(target) is WSGIMount:
+                await target.handle(scope, receive, send, raw)
+            elif type(target) is NativeRoute:
+                scope["path_params"] = result.params
+                scope["endpoint"] = target.route.endpoint
+                scope["route"] = target.route
+                if target.header is not None:
+                    send = _with_header(send, target.header)
+                await target.app(scope, receive, send)
+            else:
+                await self._to_asgi_mount(target, scope, receive, send, segments)
+            return
+        if kind == "websocket":
+            await send({"type": "websocket.close", "code": 1000})
+            return
+        if result is None:
+            raise HTTPException(404)
+        raise HTTPException(405, headers={"Allow": ", ".join(result.allow)})
+
+    async def _to_asgi_mount(self, mount: ASGIMount, scope: Scope, receive: Receive, send: Send, segments: list[str]) -> None:
+        root_path: str = scope.get("root_path", "")
+        depth = len(mount.pattern.segments)
+        matched = "/" + "/".join(segments[:depth]) if depth else ""
+        child = dict(scope)
+        child["app_root_path"] = scope.get("app_root_path", root_path)
+        child["root_path"] = root_path + matched
+        if not scope["path"].startswith(root_path):  # a server that leaves root_path out of path
+            child["path"] = root_path + scope["path"]
+        if mount.header is not None and scope["type"] == "http":
+            send = _with_header(send, mount.header)
+        await mount.app(child, receive, send)
+
+    # -- reversing --------------------------------------------------------------------------
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        mount_name, _, endpoint = name.partition(":")
+        if endpoint:
+            for mount in self.wsgi_mounts:
+                if mount.name == mount_name:
+                    path = mount.url_path_for(endpoint, dict(path_params))
+                    if path is not None:
+                        return URLPath(path=path, protocol="http")
+        return super().url_path_for(name, **path_params)
+
+
+class Turnout(Starlette):
+    """A Starlette application that serves legacy WSGI apps and new async endpoints behind one routing table.
+
+    ```python
+    app = Turnout()
+    app.mount_wsgi("/shop", flask_app, name="shop", threads=16)
+    app.mount_asgi("/api", fastapi_app, name="api")
+
+    @app.route("/shop/products/{id:int}", methods=["GET"], name="product_v2")
+    async def product(request): ...
+    ```
+    The most specific route wins, whatever the order of registration; on an exact tie the new
+    side wins and the legacy route is marked `replaced` in `app.table`.
+    """
+
+    router: TableRouter
+
+    def __init__(
+        self,
+        debug: bool = False,
+        routes: Sequence[BaseRoute] | None = None,
+        middleware: Sequence[Middleware] | None = None,
+        exception_handlers: Mapping[Any, ExceptionHandler] | None = None,
+        lifespan: Lifespan[Any] | None = None,
+        *,
+        served_by_header: bool = True,
+        shutdown_grace: float = SHUTDOWN_GRACE,
+        max_body_size: int | None = None,
+    ) -> None:
+        handlers: dict[Any, ExceptionHandler] = {HTTPException: http_exception_handler}
+        handlers.update(exception_handlers or {})
+        super().__init__(
+            debug=debug, middleware=middleware, exception_handlers=handlers, max_body_size=max_body_size
+        )
+        self.router = TableRouter(lifespan=lifespan, served_by_header=served_by_header, shutdown_grace=shutdown_grace)
+        self.served_by_header = served_by_header
+        for route in routes or []:
+            if isinstance(route, Route):
+                self._add_native(route)
+            elif isinstance(route, Mount) and route.name is not None:
+                self.mount_asgi(route.path or "/", route.app, name=route.name)
+            else:
+                raise TypeError(f"Turnout(routes=...) takes Route and named Mount objects, not {route!r}")
+
+    # -- registering ------------------------------------------------------------------------
+
+    def _names(self) -> set[str]:
+        router = self.router
+        return {m.name for m in router.wsgi_mounts} | {m.name for m in router.asgi_mounts}
+
+    def _check_name(self, name: str) -> None:
+        if name in self._names():
+            raise ValueError(f"a mount named {name!r} already exists; give each mount its own name")
+
+    def mount_wsgi(
+        self, prefix: str, app: WSGIApp, *, name: str | None = None, threads: int = DEFAULT_THREADS
+    ) -> WSGIMount:
+        """Mount a legacy WSGI app under `prefix` (`"/"` for a catch-all), with its own pool of `threads` threads.
+
+        Routes of an app with a Werkzeug `url_map` (Flask) are imported into the table; any
+        other app is served as an opaque prefix.
+        """
+        name = name or (prefix.strip("/").replace("/", "_") or "root")
+        self._check_name(name)
+        mount = WSGIMount(
+            prefix, app, name=name, threads=threads, defined_at=_caller(), served_by_header=self.served_by_header
+        )
+        self.router.wsgi_mounts.append(mount)
+        self.router.invalidate()
+        return mount
+
+    def mount_asgi(self, prefix: str, app: ASGIApp, *, name: str | None = None) -> None:
+        """Mount a new ASGI app (Starlette, FastAPI) under `prefix`; it gets lifespan events from turnout."""
+        name = name or (prefix.strip("/").replace("/", "_") or "root")
+        self._check_name(name)
+        mount = ASGIMount(prefix, app, name=name, defined_at=_caller(), served_by_header=self.served_by_header)
+        self.router.asgi_mounts.append(mount)
+        # Starlette's Mount lets `url_path_for("api:child")` reach the app's own routes.
+        self.router.routes.append(Mount(mount.prefix if mount.prefix != "/" else "", app=app, name=name))
+        self.router.invalidate()
+
+    def _add_native(self, route: Route) -> None:
+        parse_starlette(route.path)  # a bad pattern fails here, where it was written
+        self.router.native.append(NativeRoute(route, self.served_by_header))
+        self.router.routes.append(route)
+        self.router.invalidate()
+
+    def add_route(
+        self,
+        path: str,
+        route: Callable[..., Any],
+        methods: list[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+    ) -> None:
+        """Add a new native endpoint, `async def endpoint(request) -> Response`, as Starlette's `add_route` does."""
+        self._add_native(Route(path, route, methods=methods, name=name, include_in_schema=include_in_schema))
+
+    def route(
+        self, path: str, methods: list[str] | None = None, name: str | None = None, include_in_schema: bool = True
+    ) -> Callable[[F], F]:
+        """Decorator form of `add_route`: `@app.route("/users/{id:int}", methods=["GET"])`."""
+
+        def decorator(func: F) -> F:
+            self.add_route(path, func, methods=methods, name=name, include_in_schema=include_in_schema)
+            return func
+
+        return decorator
+
+    # -- reading ----------------------------------------------------------------------------
+
+    @property
+    def table(self) -> RouteTable:
+        """The shared routing table: every route of both sides."""
+        return self.router.table
+
+    @property
+    def wsgi_mounts(self) -> tuple[WSGIMount, ...]:
+        return tuple(self.router.wsgi_mounts)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        """Reverse a URL on either side: `"shop:product"` for a legacy endpoint, a route's name for a new one."""
+        return self.router.url_path_for(name, **path_params)
+
+    @classmethod
+    def from_config(cls, path: str | Path) -> Turnout:
+        """Build the app that `turnout.toml` at `path` declares; a mistake raises `ConfigError`."""
+        from turnout.config import build_app, load_config
+
+        return build_app(load_config(path), cls)
+
+
+__all__ = ["NoMatchFound", "Turnout"]

@@ -1,0 +1,91 @@
+"""The PEP 3333 environ of a legacy request.
+
+turnout builds the environ itself instead of calling a2wsgi's `build_environ`, because that
+one (in a2wsgi 1.10):
+- takes `PATH_INFO` from the decoded path, so `%2F` turns into a separator, and cuts the mount
+  prefix with `startswith`, without checking where a segment ends;
+- lets a `SCRIPT_NAME` variable of the process environment replace every mount's prefix;
+- joins repeated `Cookie` headers with `,` (RFC 6265 wants `; `);
+- maps `X-Forwarded_For` onto the same key as `X-Forwarded-For`, so a client can spoof it;
+- leaves `wsgi.input_terminated` unset, so Werkzeug reads a chunked upload as empty.
+Here `SCRIPT_NAME` and `PATH_INFO` come from the raw path split at the mount's segments, header
+names with an underscore are dropped (as gunicorn does since 22.0), and `wsgi.input` ends
+exactly where the body ends, so `wsgi.input_terminated` is set.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from starlette.types import Scope
+
+from turnout._types import Environ
+
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+_header_keys: dict[bytes, str | None] = {}
+
+
+def _environ_key(name: bytes) -> str | None:
+    key = _header_keys.get(name)
+    if key is None and name not in _header_keys:
+        if b"_" in name:
+            key = None
+        elif name == b"content-type":
+            key = "CONTENT_TYPE"
+        elif name == b"content-length":
+            key = "CONTENT_LENGTH"
+        else:
+            key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
+        if len(_header_keys) < 1024:
+            _header_keys[name] = key
+    return key
+
+
+def wsgi_path(raw: str) -> str:
+    """A raw (percent-encoded) path as PEP 3333 wants it: decoded, then bytes-as-latin-1."""
+    if "%" not in raw:
+        return raw
+    return unquote_to_bytes(raw).decode("latin-1")
+
+
+def build_environ(scope: Scope, *, script_name: str, path_info: str, body: Any) -> Environ:
+    """The environ for `scope`, with the mount's `script_name` and the rest as `path_info`.
+
+    Both are raw (percent-encoded) here and decoded into latin-1 "bytes as str".
+    """
+    scheme: str = scope.get("scheme", "http")
+    server = scope.get("server") or ("localhost", None)
+    root_path: str = scope.get("root_path", "")
+    environ: Environ = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": root_path.encode("utf-8").decode("latin-1") + wsgi_path(script_name),
+        "PATH_INFO": wsgi_path(path_info),
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1]) if server[1] else _DEFAULT_PORTS.get(scheme, "80"),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scheme,
+        "wsgi.input": body,
+        "wsgi.input_terminated": True,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "asgi.scope": scope,
+    }
+    client = scope.get("client")
+    if client is not None:
+        environ["REMOTE_ADDR"] = str(client[0])
+        environ["REMOTE_PORT"] = str(client[1])
+    for name, value in scope["headers"]:
+        key = _environ_key(name)
+        if key is None:
+            continue
+        text = value.decode("latin-1")
+        if key in environ:
+            text = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + text
+        environ[key] = text
+    return environ

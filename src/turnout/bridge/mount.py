@@ -1,0 +1,117 @@
+"""A legacy WSGI app mounted under a prefix: its pool, its routes and how a request reaches it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from starlette.types import Receive, Scope, Send
+
+from turnout._types import WSGIApp
+from turnout.bridge.pool import WorkerPool
+from turnout.bridge.responder import Exchange
+from turnout.routing.pattern import parse_prefix
+from turnout.routing.table import RouteEntry, RouteSpec
+from turnout.routing.werkzeug_routes import build_url, find_url_map, import_routes
+
+logger = logging.getLogger("turnout.bridge")
+
+DEFAULT_THREADS = 10
+
+
+class WSGIMount:
+    """A legacy WSGI app under `prefix`, served by its own pool of `threads` threads.
+
+    Created by `Turnout.mount_wsgi`.
+    """
+
+    def __init__(
+        self,
+        prefix: str,
+        app: WSGIApp,
+        *,
+        name: str,
+        threads: int = DEFAULT_THREADS,
+        defined_at: str | None = None,
+        served_by_header: bool = True,
+    ) -> None:
+        assert callable(app), "a WSGI app must be callable"
+        assert threads >= 1, "threads must be at least 1"
+        self.pattern = parse_prefix(prefix)
+        self.prefix = "/" + "/".join(s for s in self.pattern.segments if isinstance(s, str))
+        self.depth = len(self.pattern.segments)
+        self.app = app
+        self.name = name
+        self.threads = threads
+        self.defined_at = defined_at
+        self.pool = WorkerPool(name, threads)
+        self.url_map = find_url_map(app)
+        self.extra_headers = [(b"x-served-by", f"wsgi:{name}".encode("latin-1"))] if served_by_header else []
+
+    @property
+    def script_name(self) -> str:
+        return "" if self.prefix == "/" else self.prefix
+
+    def route_specs(self) -> list[RouteSpec]:
+        """The mount's prefix, and every route imported from its app."""
+        prefix_entry = RouteEntry(
+            pattern=self.prefix,
+            methods=None,
+            side="wsgi",
+            owner=self.name,
+            endpoint=self.name,
+            defined_at=self.defined_at,
+            kind="mount",
+        )
+        specs = [RouteSpec(prefix_entry, self.pattern, self, any_method=self.url_map is None)]
+        if self.url_map is not None:
+            for route in import_routes(self.app, self.url_map, self.script_name):
+                entry = RouteEntry(
+                    pattern=route.text,
+                    methods=route.methods,
+                    side="wsgi",
+                    owner=self.name,
+                    endpoint=route.endpoint,
+                    defined_at=route.defined_at,
+                    original=route.original,
+                )
+                specs.append(RouteSpec(entry, route.pattern, self))
+        return specs
+
+    def url_path_for(self, endpoint: str, params: dict[str, Any]) -> str | None:
+        """The path of a legacy `endpoint`, prefix included, or `None` if the app has no such endpoint."""
+        if self.url_map is None:
+            return None
+        from werkzeug.routing import BuildError
+
+        try:
+            return build_url(self.url_map, self.script_name, endpoint, params)
+        except BuildError:
+            return None
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, raw_path: str) -> None:
+        """Serve one request whose raw path (without `root_path`) is under this mount."""
+        if scope["type"] != "http":
+            await send({"type": "websocket.close", "code": 1000})
+            return
+        if self.depth:
+            cut = 0
+            for _ in range(self.depth):
+                cut = raw_path.find("/", cut + 1)
+                if cut == -1:
+                    cut = len(raw_path)
+                    break
+            script_name, path_info = raw_path[:cut], raw_path[cut:]
+        else:
+            script_name, path_info = "", raw_path
+        exchange = Exchange(
+            self.app, self.pool, scope, receive, send, extra_headers=list(self.extra_headers), mount_name=self.name
+        )
+        await exchange.run(script_name, path_info)
+
+    async def shutdown(self, grace: float) -> None:
+        """Stop the pool's threads, waiting up to `grace` seconds for requests still running."""
+        stuck = await asyncio.to_thread(self.pool.shutdown, grace)
+        if stuck:
+            logger.warning("mount %r: %d legacy thread(s) still running at shutdown: %s", self.name, len(stuck), stuck)

@@ -1,0 +1,55 @@
+"""The error page turnout renders for its own errors (404, 405, 400, 500 from a failing legacy app).
+
+One renderer for both sides: JSON (`{"error": ..., "status": ..., "request_id": ...}`) when the
+client asks for JSON, a small HTML page otherwise.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from http import HTTPStatus
+
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import Scope
+
+
+def _wants_json(scope: Scope) -> bool:
+    accept = Headers(scope=scope).get("accept", "")
+    if not accept:
+        return False
+    json_at = max(accept.find("application/json"), accept.find("+json"))
+    html_at = accept.find("text/html")
+    return json_at != -1 and (html_at == -1 or json_at < html_at)
+
+
+def error_response(
+    scope: Scope, status: int, detail: str | None = None, headers: Mapping[str, str] | None = None
+) -> Response:
+    """The response for an error turnout itself produces."""
+    phrase = HTTPStatus(status).phrase
+    message = detail or phrase
+    request_id = scope.get("state", {}).get("request_id") if isinstance(scope.get("state"), dict) else None
+    if _wants_json(scope):
+        return JSONResponse(
+            {"error": message, "status": status, "request_id": request_id}, status_code=status, headers=headers
+        )
+    page = (
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+        f"<title>{status} {html.escape(phrase)}</title></head>\n"
+        f"<body><h1>{status} {html.escape(phrase)}</h1>\n<p>{html.escape(message)}</p>\n"
+        + (f"<p><small>request id: {html.escape(str(request_id))}</small></p>\n" if request_id else "")
+        + "</body></html>\n"
+    )
+    return HTMLResponse(page, status_code=status, headers=headers)
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    """Starlette exception handler that renders `HTTPException`s with `error_response`."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return error_response(request.scope, exc.status_code, exc.detail, exc.headers)

@@ -1,0 +1,93 @@
+"""Path converters of both sides, in one shape the table can rank and match.
+
+Starlette's convertors and Werkzeug's converters differ (`int` is `[0-9]+` in Starlette and
+`\\d+` in Werkzeug, Werkzeug's `path` cannot be empty, Starlette's can). A legacy route keeps
+the regex and the `to_python` of its own framework, so the table matches it exactly as the
+legacy app would; only its rank and its label are shared with the new side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+
+class Rank(IntEnum):
+    """How specific one segment of a pattern is. Lower wins."""
+
+    STATIC = 0
+    TYPED = 1
+    UNTYPED = 2
+    TAIL = 3
+    PREFIX = 4
+
+
+# Among typed parameters at one position: the narrower converter wins.
+_TYPED_ORDER = {"any": 0, "int": 1, "uuid": 2, "float": 3}
+COMPOUND_ORDER = 8  # a segment that mixes text and parameters, such as `{name}.txt`
+CUSTOM_ORDER = 9
+
+
+@dataclass(frozen=True, slots=True)
+class Converter:
+    """One converter: its canonical `label`, the regex it matches and how it converts a match.
+
+    `convert` raises `ValueError` when the value does not fit (Werkzeug's `ValidationError`
+    is a `ValueError`), in which case the route does not match.
+    """
+
+    label: str
+    regex: str
+    convert: Callable[[str], Any]
+    spans_segments: bool
+    rank: Rank
+    order: int
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        return (int(self.rank), self.order)
+
+
+def _ranked(label: str, name: str, spans: bool) -> tuple[Rank, int]:
+    if spans:
+        return Rank.TAIL, _TYPED_ORDER.get(name, CUSTOM_ORDER)
+    if name == "str":
+        return Rank.UNTYPED, 0
+    return Rank.TYPED, _TYPED_ORDER.get(name, CUSTOM_ORDER)
+
+
+def from_starlette(name: str) -> Converter:
+    """The converter a Starlette pattern means by `{x:name}` (`str` when no name is given)."""
+    from starlette.convertors import CONVERTOR_TYPES
+
+    convertor = CONVERTOR_TYPES[name]
+    spans = name == "path" or "/" in convertor.regex or ".*" in convertor.regex
+    rank, order = _ranked(name, name, spans)
+    return Converter(name, convertor.regex, convertor.convert, spans, rank, order)
+
+
+# Werkzeug's converter classes, by the canonical label turnout shows for them.
+_WERKZEUG_LABELS = {
+    "UnicodeConverter": "str",
+    "PathConverter": "path",
+    "IntegerConverter": "int",
+    "FloatConverter": "float",
+    "UUIDConverter": "uuid",
+    "AnyConverter": "any",
+}
+
+
+def from_werkzeug(converter: Any, *, name: str, arguments: str | None) -> Converter:
+    """Translate one Werkzeug converter instance, as found in `Rule._converters`."""
+    base = _WERKZEUG_LABELS.get(type(converter).__name__, name)
+    label = base if not arguments else f"{base}({arguments})"
+    regex: str = converter.regex
+    spans = not getattr(converter, "part_isolating", "/" not in regex)
+    if base == "str" and arguments:
+        # `string(length=2)` is narrower than a bare string: rank it with the typed converters.
+        rank, order = Rank.TYPED, CUSTOM_ORDER
+    else:
+        rank, order = _ranked(label, base, spans)
+    return Converter(label, regex, converter.to_python, spans, rank, order)

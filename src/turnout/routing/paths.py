@@ -1,0 +1,53 @@
+"""Split a request's raw path into decoded segments, before any routing.
+
+Routing uses the raw path (`scope["raw_path"]`), split at `/` first and decoded segment by
+segment, so an encoded slash (`%2F`) stays inside its segment and can never move a request to
+another mount. Dot segments are refused: `/a/../b` means different things to different
+servers, and a legacy app behind a prefix must never see a path that climbs out of it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote_to_bytes
+
+from starlette.types import Scope
+
+
+class BadPath(ValueError):
+    """The request path cannot be routed; the client gets a 400."""
+
+
+_DOTS = (".", "..")
+
+
+def _decode(raw: str) -> str:
+    if "%" not in raw and raw.isascii():
+        return raw
+    return unquote_to_bytes(raw).decode("utf-8", "replace")
+
+
+def split_path(raw: str) -> list[str]:
+    """`"/a/b%2Fc/"` gives `["a", "b/c", ""]`; dot segments and NUL bytes raise `BadPath`."""
+    if not raw.startswith("/"):
+        raise BadPath("the path must start with '/'")
+    segments = raw[1:].split("/")
+    for index, raw_segment in enumerate(segments):
+        segment = _decode(raw_segment)
+        if segment in _DOTS or "\x00" in segment or ("/" in segment and any(p in _DOTS for p in segment.split("/"))):
+            raise BadPath("dot segments ('.' and '..') are not allowed in the path")
+        segments[index] = segment
+    return segments
+
+
+def raw_route_path(scope: Scope) -> str:
+    """The request's path as sent, without the query and without the server's `root_path`."""
+    raw: bytes | None = scope.get("raw_path")
+    if raw is None:
+        # No raw path from this server: fall back on the decoded one (an encoded slash is lost).
+        path: str = scope["path"]
+        raw = path.encode("utf-8")
+    text = raw.split(b"?", 1)[0].decode("latin-1")
+    root_path: str = scope.get("root_path", "")
+    if root_path and text.startswith(root_path) and text[len(root_path) : len(root_path) + 1] in ("", "/"):
+        text = text[len(root_path) :] or "/"
+    return text

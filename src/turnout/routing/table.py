@@ -1,0 +1,312 @@
+"""The shared routing table: every route of both sides, matched by a tree.
+
+Each route is inserted into a tree keyed by segment: a dict for static segments, a short
+list of regex edges (shared by every route with the same regex at that point), tails and
+prefixes. A match walks only the branches that fit the path, so its cost does not grow
+with the number of routes. It collects every route that fits, then picks the most specific
+by `RoutePattern.sort_key`; at an exact tie the new side wins over the legacy side.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal, NamedTuple
+
+from turnout.exceptions import DuplicateRouteError
+from turnout.routing.pattern import RoutePattern, SegmentKey, SegmentMatcher
+
+Side = Literal["wsgi", "asgi"]
+Status = Literal["active", "replaced"]
+Kind = Literal["route", "mount"]
+
+_SIDE_ORDER = {"asgi": 0, "wsgi": 1}
+_AUTOMATIC = frozenset({"HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True, slots=True)
+class RouteEntry:
+    """One route of the shared table, as `turnout routes` shows it.
+
+    - `pattern`: the full path pattern, mount prefix included, in Starlette's syntax where it can be;
+    - `methods`: the methods it serves, or `None` for any;
+    - `side`: `"wsgi"` (legacy) or `"asgi"` (new);
+    - `owner`: the mount's name, or `None` for a native route;
+    - `endpoint`: the endpoint's name (a Flask endpoint, a route's name);
+    - `defined_at`: `file:line` where it was defined, when known;
+    - `status`: `"active"`, or `"replaced"` when a new route with the same pattern serves all its methods;
+    - `original`: the pattern as written in the legacy app, for imported routes;
+    - `kind`: `"route"`, or `"mount"` for the bare prefix of a mount.
+    """
+
+    pattern: str
+    methods: frozenset[str] | None
+    side: Side
+    owner: str | None
+    endpoint: str
+    defined_at: str | None = None
+    status: Status = "active"
+    original: str | None = None
+    kind: Kind = "route"
+
+    @property
+    def served_by(self) -> str:
+        """The value of the `X-Served-By` header for a response from this route."""
+        return f"{self.side}:{self.owner or self.endpoint}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["methods"] = None if self.methods is None else sorted(self.methods)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    """What a mount or a native route contributes to the table.
+
+    `target` is opaque to the table; the router dispatches to it. `any_method` marks the prefix
+    of a mount that cannot be introspected: it takes every method, even on a path where a
+    known route matched for other methods.
+    """
+
+    entry: RouteEntry
+    pattern: RoutePattern
+    target: Any
+    any_method: bool = False
+
+
+@dataclass(slots=True)
+class TableRoute:
+    """A route as the table holds it: its entry, its pattern and what to dispatch to."""
+
+    entry: RouteEntry
+    pattern: RoutePattern
+    target: Any
+    any_method: bool
+    sort_key: tuple[tuple[SegmentKey, ...], int, int]
+    methods: frozenset[str] | None
+
+    def accepts(self, method: str) -> bool:
+        methods = self.methods
+        return methods is None or method in methods
+
+
+class Found(NamedTuple):
+    route: TableRoute
+    params: dict[str, Any]
+
+
+class NotAllowed(NamedTuple):
+    """The path matched, but only for other methods: a 405 with these in `Allow`."""
+
+    allow: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class _Node:
+    static: dict[str, _Node] = field(default_factory=dict)
+    dynamic: dict[str, tuple[SegmentMatcher, _Node]] = field(default_factory=dict)
+    tails: list[TableRoute] = field(default_factory=list)
+    prefixes: list[TableRoute] = field(default_factory=list)
+    routes: list[TableRoute] = field(default_factory=list)
+
+
+def significant_methods(methods: frozenset[str] | None) -> frozenset[str] | None:
+    """The methods a route really declares: HEAD and OPTIONS are added automatically by most frameworks."""
+    if methods is None:
+        return None
+    rest = methods - _AUTOMATIC
+    return rest or methods
+
+
+def _overlap(a: frozenset[str] | None, b: frozenset[str] | None) -> bool:
+    if a is None or b is None:
+        return True
+    return bool(a & b)
+
+
+def _with_head(methods: frozenset[str] | None) -> frozenset[str] | None:
+    if methods is None or "GET" not in methods:
+        return methods
+    return methods | {"HEAD"}
+
+
+class RouteTable:
+    """Every route of both sides, and the tree that matches a request against them.
+
+    ```python
+    table = app.table
+    for entry in table:
+        print(entry.pattern, entry.side, entry.status)
+    ```
+    """
+
+    def __init__(self, specs: Iterable[RouteSpec]) -> None:
+        specs = list(specs)
+        self._check_duplicates(specs)
+        specs = self._mark_replaced(specs)
+        self._root = _Node()
+        self._routes: list[TableRoute] = []
+        for seq, spec in enumerate(specs):
+            route = TableRoute(
+                entry=spec.entry,
+                pattern=spec.pattern,
+                target=spec.target,
+                any_method=spec.any_method,
+                sort_key=(spec.pattern.sort_key, _SIDE_ORDER[spec.entry.side], seq),
+                methods=_with_head(spec.entry.methods),
+            )
+            self._routes.append(route)
+            self._insert(route)
+
+    # -- building ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_duplicates(specs: Sequence[RouteSpec]) -> None:
+        seen: dict[tuple[str, str], list[RouteSpec]] = {}
+        for spec in specs:
+            key = (spec.entry.side, spec.pattern.canonical)
+            for other in seen.get(key, []):
+                if _overlap(significant_methods(spec.entry.methods), significant_methods(other.entry.methods)):
+                    raise DuplicateRouteError(
+                        f"two {spec.entry.side} routes have the same pattern and methods:\n"
+                        f"  {_describe(other.entry)}\n  {_describe(spec.entry)}\n"
+                        "  fix: remove one, give them different methods, or change one of the patterns"
+                    )
+            seen.setdefault(key, []).append(spec)
+
+    @staticmethod
+    def _mark_replaced(specs: list[RouteSpec]) -> list[RouteSpec]:
+        new_methods: dict[str, set[str] | None] = {}
+        for spec in specs:
+            if spec.entry.side != "asgi":
+                continue
+            canonical = spec.pattern.canonical
+            methods = spec.entry.methods
+            if methods is None or new_methods.get(canonical, set()) is None:
+                new_methods[canonical] = None
+            else:
+                new_methods.setdefault(canonical, set()).update(_with_head(methods) or ())  # type: ignore[union-attr]
+        result = []
+        for spec in specs:
+            canonical = spec.pattern.canonical
+            if spec.entry.side == "wsgi" and canonical in new_methods:
+                covered = new_methods[canonical]
+                wanted = significant_methods(spec.entry.methods)
+                if covered is None or (wanted is not None and wanted <= covered):
+                    spec = replace(spec, entry=replace(spec.entry, status="replaced"))
+            result.append(spec)
+        return result
+
+    def _insert(self, route: TableRoute) -> None:
+        node = self._root
+        for segment in route.pattern.segments:
+            if isinstance(segment, str):
+                node = node.static.setdefault(segment, _Node())
+            else:
+                key = segment.regex.pattern
+                if key not in node.dynamic:
+                    node.dynamic[key] = (segment, _Node())
+                node = node.dynamic[key][1]
+        if route.pattern.tail is not None:
+            node.tails.append(route)
+        elif route.pattern.prefix:
+            node.prefixes.append(route)
+        else:
+            node.routes.append(route)
+
+    # -- matching ---------------------------------------------------------------------------
+
+    def _walk(
+        self, node: _Node, segments: list[str], index: int, raw: tuple[str, ...], out: list[tuple[TableRoute, tuple[str, ...]]]
+    ) -> None:
+        if index == len(segments):
+            for route in node.routes:
+                out.append((route, raw))
+        else:
+            segment = segments[index]
+            child = node.static.get(segment)
+            if child is not None:
+                self._walk(child, segments, index + 1, raw, out)
+            for matcher, child in node.dynamic.values():
+                found = matcher.regex.fullmatch(segment)
+                if found is not None:
+                    values = tuple(found.group(f"_t{i}") for i in range(len(matcher.params)))
+                    self._walk(child, segments, index + 1, raw + values, out)
+            if node.tails:
+                rest = "/".join(segments[index:])
+                for route in node.tails:
+                    tail = route.pattern.tail
+                    assert tail is not None
+                    found = tail.regex.fullmatch(rest)
+                    if found is not None:
+                        out.append((route, raw + tuple(found.group(f"_t{i}") for i in range(len(tail.params)))))
+        for route in node.prefixes:
+            out.append((route, raw))
+
+    def match(self, method: str, segments: list[str]) -> Found | NotAllowed | None:
+        """The route that serves `method` on the path split into `segments` (see `split_path`).
+
+        Gives `Found` with the converted parameters, `NotAllowed` when the path matches only for
+        other methods, or `None` when nothing matches.
+        """
+        candidates: list[tuple[TableRoute, tuple[str, ...]]] = []
+        self._walk(self._root, segments, 0, (), candidates)
+        if len(candidates) > 1:
+            candidates.sort(key=lambda c: c[0].sort_key)
+        specific = False
+        allow: set[str] = set()
+        for route, raw in candidates:
+            try:
+                params = route.pattern.convert(raw)
+            except ValueError:
+                continue
+            if route.entry.kind == "route":
+                specific = True
+                allow.update(route.methods or ())
+            elif specific and not route.any_method:
+                continue
+            if route.accepts(method):
+                return Found(route, params)
+        if specific:
+            return NotAllowed(tuple(sorted(allow)))
+        return None
+
+    # -- reading ----------------------------------------------------------------------------
+
+    @property
+    def routes(self) -> tuple[TableRoute, ...]:
+        return tuple(self._routes)
+
+    @property
+    def entries(self) -> tuple[RouteEntry, ...]:
+        """Every entry, sorted by pattern, then new side first."""
+        return tuple(sorted((r.entry for r in self._routes), key=lambda e: (e.pattern, _SIDE_ORDER[e.side])))
+
+    def __iter__(self) -> Iterator[RouteEntry]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self._routes)
+
+    def to_json(self) -> str:
+        return json.dumps([entry.to_dict() for entry in self.entries], indent=2)
+
+    def format(self) -> str:
+        """The table as aligned text, one route per line."""
+        header = ("PATTERN", "METHODS", "SIDE", "OWNER", "ENDPOINT", "STATUS", "DEFINED AT")
+        rows = [header]
+        for e in self.entries:
+            methods = "*" if e.methods is None else ",".join(sorted(e.methods))
+            pattern = e.pattern + ("/**" if e.kind == "mount" and e.pattern != "/" else "**" if e.kind == "mount" else "")
+            rows.append((pattern, methods, e.side, e.owner or "-", e.endpoint, e.status, e.defined_at or "-"))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
+def _describe(entry: RouteEntry) -> str:
+    methods = "any method" if entry.methods is None else ", ".join(sorted(entry.methods))
+    where = entry.defined_at or "unknown location"
+    owner = f" in mount {entry.owner!r}" if entry.owner else ""
+    return f"{entry.pattern} [{methods}] endpoint {entry.endpoint!r}{owner}, defined at {where}"
