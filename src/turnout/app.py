@@ -20,9 +20,9 @@ from turnout._types import WSGIApp
 from turnout.bridge.mount import DEFAULT_THREADS, WSGIMount
 from turnout.errors import http_exception_handler
 from turnout.lifespan import Lifespan as LifespanDriver
-from turnout.routing.pattern import parse_prefix, parse_starlette
 from turnout.routing.paths import BadPath, raw_route_path, split_path
-from turnout.routing.table import Found, RouteEntry, RouteSpec, RouteTable
+from turnout.routing.pattern import parse_prefix, parse_starlette
+from turnout.routing.table import Found, NotAllowed, RouteEntry, RouteSpec, RouteTable
 from turnout.routing.werkzeug_routes import defined_at
 
 logger = logging.getLogger("turnout")
@@ -83,7 +83,7 @@ class TableRouter(Router):
     def __init__(self, *, lifespan: Lifespan[Any] | None, served_by_header: bool, shutdown_grace: float) -> None:
         super().__init__(routes=[], redirect_slashes=False, lifespan=None)
         self._user_lifespan = lifespan
-        self.lifespan_context = self._lifespan
+        self.lifespan_context = self._lifespan  # type: ignore[assignment]
         self.served_by_header = served_by_header
         self.shutdown_grace = shutdown_grace
         self.wsgi_mounts: list[WSGIMount] = []
@@ -174,9 +174,12 @@ class TableRouter(Router):
             return
         if result is None:
             raise HTTPException(404)
+        assert type(result) is NotAllowed
         raise HTTPException(405, headers={"Allow": ", ".join(result.allow)})
 
-    async def _to_asgi_mount(self, mount: ASGIMount, scope: Scope, receive: Receive, send: Send, segments: list[str]) -> None:
+    async def _to_asgi_mount(
+        self, mount: ASGIMount, scope: Scope, receive: Receive, send: Send, segments: list[str]
+    ) -> None:
         root_path: str = scope.get("root_path", "")
         depth = len(mount.pattern.segments)
         matched = "/" + "/".join(segments[:depth]) if depth else ""
@@ -233,9 +236,7 @@ class Turnout(Starlette):
     ) -> None:
         handlers: dict[Any, ExceptionHandler] = {HTTPException: http_exception_handler}
         handlers.update(exception_handlers or {})
-        super().__init__(
-            debug=debug, middleware=middleware, exception_handlers=handlers, max_body_size=max_body_size
-        )
+        super().__init__(debug=debug, middleware=middleware, exception_handlers=handlers, max_body_size=max_body_size)
         self.router = TableRouter(lifespan=lifespan, served_by_header=served_by_header, shutdown_grace=shutdown_grace)
         self.served_by_header = served_by_header
         for route in routes or []:

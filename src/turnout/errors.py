@@ -38,7 +38,7 @@ def error_response(
             {"error": message, "status": status, "request_id": request_id}, status_code=status, headers=headers
         )
     page = (
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+        '<!doctype html>\n<html><head><meta charset="utf-8">'
         f"<title>{status} {html.escape(phrase)}</title></head>\n"
         f"<body><h1>{status} {html.escape(phrase)}</h1>\n<p>{html.escape(message)}</p>\n"
         + (f"<p><small>request id: {html.escape(str(request_id))}</small></p>\n" if request_id else "")

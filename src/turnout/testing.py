@@ -30,7 +30,9 @@ from turnout.lifespan import Lifespan
 
 
 @contextlib.asynccontextmanager
-async def client(app: ASGIApp, *, base_url: str = "http://testserver", **kwargs: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    app: ASGIApp, *, base_url: str = "http://testserver", **kwargs: Any
+) -> AsyncIterator[httpx.AsyncClient]:
     """An `httpx.AsyncClient` over `app` (no server), with the app's lifespan run around it.
 
     `ASGITransport` buffers whole bodies and never disconnects: use `run_server` to test

@@ -13,7 +13,7 @@ Differences from a2wsgi 1.10 (each has a test in `tests/bridge/test_body.py`):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
 from a2wsgi.wsgi import Body
@@ -23,17 +23,18 @@ class ClientDisconnected(OSError):
     """The client went away before it had sent the whole request body."""
 
 
-class RequestBody(Body):  # type: ignore[misc]
+class RequestBody(Body):
     """The request body, read from the client on demand and never past its end."""
 
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
-        receive: Callable[[], Awaitable[dict[str, Any]]],
+        receive: Callable[[], Coroutine[Any, Any, Any]],
         first: bytes,
         more: bool,
     ) -> None:
         super().__init__(loop, receive)
+        self._pull = receive
         self.buffer.extend(first)
         self._has_more = more
 
@@ -45,7 +46,7 @@ class RequestBody(Body):  # type: ignore[misc]
     def _receive_more_data(self) -> bytes:
         if not self._has_more:
             return b""
-        message = asyncio.run_coroutine_threadsafe(self.receive(), loop=self.loop).result()
+        message: dict[str, Any] = asyncio.run_coroutine_threadsafe(self._pull(), loop=self.loop).result()
         if message["type"] == "http.disconnect":
             self._has_more = False
             raise ClientDisconnected("the client disconnected before it sent the whole request body")
@@ -89,7 +90,7 @@ class RequestBody(Body):  # type: ignore[misc]
             if hint is not None and 0 < hint <= total:
                 return lines
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Generator[bytes, None, None]:
         while True:
             line = self.readline()
             if not line:

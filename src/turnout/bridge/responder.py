@@ -197,11 +197,13 @@ class Exchange:
             self._wake_scheduled = True
             self.loop.call_soon_threadsafe(self._wake)
 
-    def _start_response(self, status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None) -> WriteCallable:
+    def _start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+    ) -> WriteCallable:
         if exc_info is not None and exc_info[0] is not None:
             try:
                 if self._headers_sent:
-                    raise exc_info[1].with_traceback(exc_info[2])  # type: ignore[union-attr]
+                    raise exc_info[1].with_traceback(exc_info[2])
             finally:
                 exc_info = None
         elif self._status is not None:

@@ -128,6 +128,8 @@ def _segment_matcher(parts: list[Token], *, tail: bool) -> SegmentMatcher:
 def build_pattern(text: str, tokens: Iterable[Token], *, prefix: bool = False) -> RoutePattern:
     """Split tokens (static text and parameters) into segments, and the tail if there is one."""
     tokens = list(tokens)
+    while len(tokens) > 1 and isinstance(tokens[0], str) and isinstance(tokens[1], str):
+        tokens[0:2] = [tokens[0] + tokens[1]]  # a mount prefix and the rule's leading text
     first = tokens[0] if tokens else ""
     if not (isinstance(first, str) and first.startswith("/")):
         raise PatternError(f"{text!r}: a path pattern must start with '/'")

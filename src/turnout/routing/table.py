@@ -219,7 +219,12 @@ class RouteTable:
     # -- matching ---------------------------------------------------------------------------
 
     def _walk(
-        self, node: _Node, segments: list[str], index: int, raw: tuple[str, ...], out: list[tuple[TableRoute, tuple[str, ...]]]
+        self,
+        node: _Node,
+        segments: list[str],
+        index: int,
+        raw: tuple[str, ...],
+        out: list[tuple[TableRoute, tuple[str, ...]]],
     ) -> None:
         if index == len(segments):
             for route in node.routes:
@@ -299,7 +304,9 @@ class RouteTable:
         rows = [header]
         for e in self.entries:
             methods = "*" if e.methods is None else ",".join(sorted(e.methods))
-            pattern = e.pattern + ("/**" if e.kind == "mount" and e.pattern != "/" else "**" if e.kind == "mount" else "")
+            pattern = e.pattern + (
+                "/**" if e.kind == "mount" and e.pattern != "/" else "**" if e.kind == "mount" else ""
+            )
             rows.append((pattern, methods, e.side, e.owner or "-", e.endpoint, e.status, e.defined_at or "-"))
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)

@@ -57,7 +57,9 @@ def import_routes(app: Any, url_map: Any, mount_prefix: str) -> list[ImportedRou
             continue
         pattern, text = parse_werkzeug(rule.rule, rule._converters, mount_prefix=mount_prefix)
         methods = frozenset(rule.methods) if rule.methods is not None else None
-        routes.append(ImportedRoute(pattern, text, rule.rule, methods, rule.endpoint, defined_at(views.get(rule.endpoint))))
+        routes.append(
+            ImportedRoute(pattern, text, rule.rule, methods, rule.endpoint, defined_at(views.get(rule.endpoint)))
+        )
     return routes
 
 
