@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from turnout.lifespan import Lifespan
 
@@ -39,8 +39,15 @@ async def client(
     streaming and disconnects.
     """
     state: dict[str, Any] = {}
+
+    async def with_state(scope: Scope, receive: Receive, send: Send) -> None:
+        # What a server does with the state that the lifespan returned: a copy in every request.
+        if scope["type"] != "lifespan":
+            scope = {**scope, "state": dict(state)}
+        await app(scope, receive, send)
+
     async with Lifespan(app, state=state):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=with_state)
         async with httpx.AsyncClient(transport=transport, base_url=base_url, **kwargs) as http:
             yield http
 
