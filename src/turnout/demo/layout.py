@@ -1,0 +1,31 @@
+"""What the templates rendered by both sides need: where they are, and the links in them.
+
+`base.html` and `product.html` are rendered by the legacy shop and by the new side. Flask's
+`url_for` exists only in the shop's templates, so these two take their links ready-made, from
+`shop_links`, which each side calls with its own way of reversing a legacy endpoint. The page
+comes out the same whichever side renders it, and a visitor does not see the seam.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class Reverse(Protocol):
+    """Gives the path of a legacy shop endpoint, as Flask's `url_for("cart")` does."""
+
+    def __call__(self, endpoint: str, /, **values: Any) -> str: ...
+
+
+def shop_links(reverse: Reverse) -> dict[str, str]:
+    """The links of the shared layout and product page, reversed with `reverse`."""
+    return {
+        "products": reverse("index"),
+        "cart": reverse("cart"),
+        "account": reverse("login"),
+        "add_to_cart": reverse("cart_add"),
+        "css": reverse("static", filename="shop.css"),
+    }
