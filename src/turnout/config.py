@@ -1,0 +1,546 @@
+"""`turnout.toml` -> frozen dataclasses -> a `Turnout` app.
+
+The file declares what the Python API does (mounts, native routes, app options) plus the
+options of `turnout serve`. Reading it is split in two steps: `load_config` checks the shape of
+the file (keys, types, ranges, prefixes, names) without importing anything, and `build_app`
+imports the apps and endpoints and builds the app. Every mistake raises a `ConfigError` that
+names the file and line, the key (`wsgi[0].threads`) and the fix, because a config error is
+read by someone who did not write turnout and should not need a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from turnout.bridge.mount import DEFAULT_THREADS
+from turnout.exceptions import ConfigError, ImportStringError, PatternError
+from turnout.importer import import_from_string, is_asgi_app, is_wsgi_app
+from turnout.routing.pattern import parse_prefix, parse_starlette
+
+if TYPE_CHECKING:
+    from turnout.app import Turnout
+
+CONFIG_FILE = "turnout.toml"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+SHUTDOWN_GRACE = 30.0  # the same default as `Turnout(shutdown_grace=...)`
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """`[server]`: the options of `turnout serve`; command-line flags override them."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: str = "info"
+    reload: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    """`[app]`: the keyword arguments of `Turnout(...)`."""
+
+    served_by_header: bool = True
+    shutdown_grace: float = SHUTDOWN_GRACE
+    debug: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WSGIMountConfig:
+    """One `[[wsgi]]`: a legacy WSGI app mounted under `prefix`, as `Turnout.mount_wsgi` does."""
+
+    prefix: str
+    app: str
+    name: str | None = None
+    threads: int = DEFAULT_THREADS
+    key: str = "wsgi[0]"
+
+
+@dataclass(frozen=True, slots=True)
+class ASGIMountConfig:
+    """One `[[asgi]]`: a new ASGI app mounted under `prefix`, as `Turnout.mount_asgi` does."""
+
+    prefix: str
+    app: str
+    name: str | None = None
+    key: str = "asgi[0]"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteConfig:
+    """One `[[route]]`: a native endpoint, as `Turnout.add_route` does."""
+
+    path: str
+    endpoint: str
+    methods: tuple[str, ...] | None = None
+    name: str | None = None
+    key: str = "route[0]"
+
+
+@dataclass(frozen=True, slots=True)
+class TurnoutConfig:
+    """The whole of a `turnout.toml`, checked. `lines` maps a key (`wsgi[0].threads`) to its line."""
+
+    path: Path
+    server: ServerConfig = ServerConfig()
+    app: AppConfig = AppConfig()
+    wsgi: tuple[WSGIMountConfig, ...] = ()
+    asgi: tuple[ASGIMountConfig, ...] = ()
+    routes: tuple[RouteConfig, ...] = ()
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def error(self, message: str, *, key: str | None = None, fix: str | None = None) -> ConfigError:
+        """A `ConfigError` that names this file, at the line of `key` when it can be found."""
+        return ConfigError(message, file=_where(self.path, self.lines, key), key=key, fix=fix)
+
+
+# -- locating keys in the raw text ----------------------------------------------------------
+
+_ARRAY_HEADER = re.compile(r"^\s*\[\[\s*([^\[\]]+?)\s*\]\]")
+_TABLE_HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]")
+_KEY_LINE = re.compile(r"^\s*([A-Za-z0-9_\-.\"' ]+?)\s*=")
+
+
+def _bare(key: str) -> str:
+    return ".".join(part.strip().strip("\"'") for part in key.split("."))
+
+
+def locate_keys(text: str) -> dict[str, int]:
+    """The line of each table and key of a TOML text, keyed like `server`, `wsgi[1]`, `wsgi[1].threads`.
+
+    A best effort for messages: tomllib does not give positions, and a line number saves the
+    user a search.
+    """
+    lines: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    current = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if match := _ARRAY_HEADER.match(line):
+            name = _bare(match.group(1))
+            index = counts.get(name, 0)
+            counts[name] = index + 1
+            lines.setdefault(name, number)
+            current = f"{name}[{index}]"
+        elif match := _TABLE_HEADER.match(line):
+            current = _bare(match.group(1))
+        elif match := _KEY_LINE.match(line):
+            name = _bare(match.group(1))
+            lines.setdefault(f"{current}.{name}" if current else name, number)
+            continue
+        else:
+            continue
+        lines.setdefault(current, number)
+    return lines
+
+
+def _where(path: Path, lines: Mapping[str, int], key: str | None) -> str:
+    while key:
+        if key in lines:
+            return f"{path}:{lines[key]}"
+        key = key.rpartition(".")[0] if "." in key else key.partition("[")[0] if "[" in key else ""
+    return str(path)
+
+
+# -- checking the shape ---------------------------------------------------------------------
+
+
+def _toml_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    assert isinstance(value, datetime | date | time), value
+    return "a date or time"
+
+
+_MISSING: Any = object()
+
+
+class _Table:
+    """One TOML table of the file, read key by key with a precise error for each mistake."""
+
+    def __init__(self, config: TurnoutConfig, data: dict[str, Any], key: str, allowed: tuple[str, ...]) -> None:
+        self.config = config
+        self.data = data
+        self.key = key
+        for name in data:
+            if name not in allowed:
+                raise _unknown_key(config, f"{key}.{name}" if key else name, name, allowed)
+
+    def _get(self, name: str, kinds: tuple[type, ...], expected: str, example: str) -> Any:
+        value = self.data.get(name, _MISSING)
+        if value is _MISSING:
+            return value
+        # TOML booleans are Python ints: `port = true` must not pass as 1.
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            raise self.config.error(
+                f"must be {expected}, not {_toml_type(value)}", key=self.child(name), fix=f"write it as {example}"
+            )
+        return value
+
+    def child(self, name: str) -> str:
+        return f"{self.key}.{name}"
+
+    def required_string(self, name: str, example: str) -> str:
+        value = self._get(name, (str,), "a string", example)
+        if value is _MISSING:
+            raise self.config.error(f"[[{self.key.partition('[')[0]}]] needs {name!r}", key=self.child(name), fix=f"add {example}")
+        return self._non_empty(name, value, example)
+
+    def optional_string(self, name: str, example: str, default: str | None = None) -> str | None:
+        value = self._get(name, (str,), "a string", example)
+        return default if value is _MISSING else self._non_empty(name, value, example)
+
+    def _non_empty(self, name: str, value: str, example: str) -> str:
+        if not value.strip():
+            raise self.config.error("cannot be empty", key=self.child(name), fix=f"write it as {example}")
+        return value
+
+    def integer(self, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+        example = f"{name} = {default}"
+        value = self._get(name, (int,), "an integer", example)
+        if value is _MISSING:
+            return default
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+            raise self.config.error(f"must be {bounds}, not {value}", key=self.child(name), fix=f"write it as {example}")
+        return int(value)
+
+    def number(self, name: str, default: float, *, minimum: float) -> float:
+        example = f"{name} = {default:g}"
+        value = self._get(name, (int, float), "a number", example)
+        if value is _MISSING:
+            return default
+        if not value >= minimum:  # also refuses nan
+            raise self.config.error(
+                f"must be at least {minimum:g}, not {value}", key=self.child(name), fix=f"write it as {example}"
+            )
+        return float(value)
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self._get(name, (bool,), "true or false", f"{name} = {str(default).lower()}")
+        return default if value is _MISSING else bool(value)
+
+    def path(self, name: str, example: str) -> str:
+        value = self.required_string(name, example)
+        if not value.startswith("/"):
+            raise self.config.error(
+                f"must start with '/', not {value!r}", key=self.child(name), fix=f"write it as {name} = \"/{value}\""
+            )
+        return value
+
+
+def _unknown_key(config: TurnoutConfig, key: str, name: str, allowed: tuple[str, ...]) -> ConfigError:
+    close = difflib.get_close_matches(name, allowed, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return config.error(f"unknown key {name!r}", key=key, fix=f"{hint}valid keys here: {', '.join(allowed)}")
+
+
+_TOP = ("server", "app", "wsgi", "asgi", "route")
+_SERVER = ("host", "port", "workers", "log_level", "reload")
+_APP = ("served_by_header", "shutdown_grace", "debug")
+_WSGI = ("prefix", "app", "name", "threads")
+_ASGI = ("prefix", "app", "name")
+_ROUTE = ("path", "endpoint", "methods", "name")
+
+
+def _section(config: TurnoutConfig, data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise config.error(f"must be a table, not {_toml_type(value)}", key=name, fix=f"write it as a [{name}] section")
+    return value
+
+
+def _array(config: TurnoutConfig, data: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    value = data.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise config.error(
+            f"must be an array of tables, not {_toml_type(value)}",
+            key=name,
+            fix=f"write one [[{name}]] section (double brackets) for each entry",
+        )
+    return value
+
+
+def _read_server(config: TurnoutConfig, data: dict[str, Any]) -> ServerConfig:
+    table = _Table(config, _section(config, data, "server"), "server", _SERVER)
+    defaults = ServerConfig()
+    log_level = (table.optional_string("log_level", 'log_level = "info"') or defaults.log_level).lower()
+    if log_level not in LOG_LEVELS:
+        raise config.error(
+            f"unknown log level {log_level!r}", key="server.log_level", fix=f"use one of: {', '.join(LOG_LEVELS)}"
+        )
+    return ServerConfig(
+        host=table.optional_string("host", f'host = "{defaults.host}"', defaults.host) or defaults.host,
+        port=table.integer("port", defaults.port, minimum=1, maximum=65535),
+        workers=table.integer("workers", defaults.workers, minimum=1),
+        log_level=log_level,
+        reload=table.boolean("reload", defaults.reload),
+    )
+
+
+def _read_app(config: TurnoutConfig, data: dict[str, Any]) -> AppConfig:
+    table = _Table(config, _section(config, data, "app"), "app", _APP)
+    defaults = AppConfig()
+    return AppConfig(
+        served_by_header=table.boolean("served_by_header", defaults.served_by_header),
+        shutdown_grace=table.number("shutdown_grace", defaults.shutdown_grace, minimum=0),
+        debug=table.boolean("debug", defaults.debug),
+    )
+
+
+def _prefix(config: TurnoutConfig, table: _Table) -> str:
+    prefix = table.path("prefix", 'prefix = "/shop"')
+    try:
+        parse_prefix(prefix)
+    except PatternError as exc:
+        raise config.error(str(exc), key=table.child("prefix"), fix='use a static prefix such as "/shop"') from None
+    return prefix
+
+
+def _read_wsgi(config: TurnoutConfig, data: dict[str, Any]) -> tuple[WSGIMountConfig, ...]:
+    mounts = []
+    for index, item in enumerate(_array(config, data, "wsgi")):
+        table = _Table(config, item, f"wsgi[{index}]", _WSGI)
+        mounts.append(
+            WSGIMountConfig(
+                prefix=_prefix(config, table),
+                app=table.required_string("app", 'app = "legacy.wsgi:app"'),
+                name=table.optional_string("name", 'name = "shop"'),
+                threads=table.integer("threads", DEFAULT_THREADS, minimum=1),
+                key=table.key,
+            )
+        )
+    return tuple(mounts)
+
+
+def _read_asgi(config: TurnoutConfig, data: dict[str, Any]) -> tuple[ASGIMountConfig, ...]:
+    mounts = []
+    for index, item in enumerate(_array(config, data, "asgi")):
+        table = _Table(config, item, f"asgi[{index}]", _ASGI)
+        mounts.append(
+            ASGIMountConfig(
+                prefix=_prefix(config, table),
+                app=table.required_string("app", 'app = "api.main:app"'),
+                name=table.optional_string("name", 'name = "api"'),
+                key=table.key,
+            )
+        )
+    return tuple(mounts)
+
+
+_METHOD = re.compile(r"[A-Za-z]+")
+
+
+def _methods(config: TurnoutConfig, table: _Table) -> tuple[str, ...] | None:
+    example = 'methods = ["GET", "POST"]'
+    value = table._get("methods", (list,), "an array of strings", example)
+    if value is _MISSING:
+        return None
+    key = table.child("methods")
+    if not value:
+        raise config.error("cannot be empty", key=key, fix=f"leave it out to serve GET, or write {example}")
+    for method in value:
+        if not isinstance(method, str) or not _METHOD.fullmatch(method):
+            shown = repr(method) if isinstance(method, str) else _toml_type(method)
+            raise config.error(f"{shown} is not an HTTP method", key=key, fix=f"write it as {example}")
+    return tuple(method.upper() for method in value)
+
+
+def _read_routes(config: TurnoutConfig, data: dict[str, Any]) -> tuple[RouteConfig, ...]:
+    routes = []
+    for index, item in enumerate(_array(config, data, "route")):
+        table = _Table(config, item, f"route[{index}]", _ROUTE)
+        path = table.path("path", 'path = "/users/{id:int}"')
+        try:
+            parse_starlette(path)
+        except PatternError as exc:
+            raise config.error(
+                str(exc), key=table.child("path"), fix='use Starlette\'s syntax, as in "/users/{id:int}"'
+            ) from None
+        routes.append(
+            RouteConfig(
+                path=path,
+                endpoint=table.required_string("endpoint", 'endpoint = "api.views:user"'),
+                methods=_methods(config, table),
+                name=table.optional_string("name", 'name = "user"'),
+                key=table.key,
+            )
+        )
+    return tuple(routes)
+
+
+def mount_name(prefix: str, name: str | None) -> str:
+    """The name `Turnout.mount_wsgi` and `mount_asgi` give a mount: `name`, or one made from the prefix."""
+    return name or (prefix.strip("/").replace("/", "_") or "root")
+
+
+def _check_names(config: TurnoutConfig, mounts: tuple[WSGIMountConfig | ASGIMountConfig, ...]) -> None:
+    seen: dict[str, str] = {}
+    for mount in mounts:
+        name = mount_name(mount.prefix, mount.name)
+        if name in seen:
+            first = seen[name]
+            where = _where(config.path, config.lines, first)
+            implicit = "" if mount.name else f" (the name made from its prefix {mount.prefix!r})"
+            raise config.error(
+                f"two mounts are named {name!r}{implicit}: {first} ({where}) and {mount.key}",
+                key=f"{mount.key}.name",
+                fix=f'give each mount its own name, e.g. name = "{name}_2"',
+            )
+        seen[name] = mount.key
+
+
+# -- loading --------------------------------------------------------------------------------
+
+_TOML_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def load_config(path: str | Path) -> TurnoutConfig:
+    """Read and check the `turnout.toml` at `path`; nothing is imported yet.
+
+    ```python
+    config = load_config("turnout.toml")
+    config.server.port, [mount.prefix for mount in config.wsgi]
+    ```
+    Raises `ConfigError`, naming the file, line and key, for every mistake.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            "file not found", file=str(path), fix=f"check the path, or create a {CONFIG_FILE} (see docs/config.md)"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            "is a directory, not a file", file=str(path), fix=f"pass the path of the file, e.g. {path / CONFIG_FILE}"
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"is not UTF-8 text: {exc}", file=str(path), fix="save the file as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        found = _TOML_LINE.search(str(exc))
+        file = f"{path}:{found.group(1)}" if found else str(path)
+        raise ConfigError(
+            f"invalid TOML: {exc}", file=file, fix="correct the syntax (see https://toml.io)"
+        ) from None
+    config = TurnoutConfig(path=path, lines=locate_keys(text))
+    _Table(config, data, "", _TOP)
+    wsgi = _read_wsgi(config, data)
+    asgi = _read_asgi(config, data)
+    _check_names(config, (*wsgi, *asgi))
+    return TurnoutConfig(
+        path=path,
+        server=_read_server(config, data),
+        app=_read_app(config, data),
+        wsgi=wsgi,
+        asgi=asgi,
+        routes=_read_routes(config, data),
+        lines=config.lines,
+    )
+
+
+# -- building -------------------------------------------------------------------------------
+
+
+def _import(config: TurnoutConfig, key: str, import_str: str) -> Any:
+    try:
+        return import_from_string(import_str)
+    except ImportStringError as exc:
+        raise config.error(str(exc), key=key, fix='point it at an object, as "package.module:attribute"') from exc
+
+
+def _describe(obj: object) -> str:
+    if is_asgi_app(obj):
+        return "an ASGI app"
+    if is_wsgi_app(obj):
+        return "a WSGI app"
+    if isinstance(obj, type):
+        return f"the class {obj.__qualname__}, not an instance of it"
+    if callable(obj):
+        return "a callable that takes neither (environ, start_response) nor (scope, receive, send)"
+    return f"a {type(obj).__name__} object, which is not callable"
+
+
+def _on_sys_path(directory: Path) -> None:
+    # Left in place on purpose: Uvicorn's reloader and workers import the app again later.
+    entry = str(directory)
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+
+
+def build_app(config: TurnoutConfig, cls: type[Turnout]) -> Turnout:
+    """Import what `config` names and build the app; `Turnout.from_config(path)` is the usual way in.
+
+    Modules next to the config file import by their plain name: its directory goes on `sys.path`.
+    Raises `ConfigError` for an import string that does not import, or names the wrong kind of object.
+    """
+    _on_sys_path(config.path.resolve().parent)
+    app = cls(
+        debug=config.app.debug,
+        served_by_header=config.app.served_by_header,
+        shutdown_grace=config.app.shutdown_grace,
+    )
+    for wsgi in config.wsgi:
+        key = f"{wsgi.key}.app"
+        legacy = _import(config, key, wsgi.app)
+        if isinstance(legacy, type) or not is_wsgi_app(legacy):
+            fix = "declare it under [[asgi]] instead" if is_asgi_app(legacy) else "point it at a WSGI app, e.g. a Flask()"
+            raise config.error(f"{wsgi.app!r} is {_describe(legacy)}, not a WSGI app", key=key, fix=fix)
+        mount = app.mount_wsgi(wsgi.prefix, legacy, name=wsgi.name, threads=wsgi.threads)
+        mount.defined_at = _where(config.path, config.lines, wsgi.key)
+    for asgi in config.asgi:
+        key = f"{asgi.key}.app"
+        new = _import(config, key, asgi.app)
+        if not is_asgi_app(new):
+            fix = (
+                "declare it under [[wsgi]] instead"
+                if is_wsgi_app(new) and not isinstance(new, type)
+                else "point it at an ASGI app, e.g. a Starlette() or FastAPI()"
+            )
+            raise config.error(f"{asgi.app!r} is {_describe(new)}, not an ASGI app", key=key, fix=fix)
+        app.mount_asgi(asgi.prefix, new, name=asgi.name)
+        app.router.asgi_mounts[-1].defined_at = _where(config.path, config.lines, asgi.key)
+    for route in config.routes:
+        key = f"{route.key}.endpoint"
+        endpoint = _import(config, key, route.endpoint)
+        if not callable(endpoint):
+            raise config.error(
+                f"{route.endpoint!r} is {_describe(endpoint)}",
+                key=key,
+                fix="point it at an endpoint: async def endpoint(request) -> Response",
+            )
+        methods = list(route.methods) if route.methods is not None else None
+        app.add_route(route.path, endpoint, methods=methods, name=route.name)
+    return app
+
+
+__all__ = [
+    "ASGIMountConfig",
+    "AppConfig",
+    "RouteConfig",
+    "ServerConfig",
+    "TurnoutConfig",
+    "WSGIMountConfig",
+    "build_app",
+    "load_config",
+]
