@@ -110,7 +110,8 @@ async def test_errors_render_as_json_when_asked_and_html_otherwise() -> None:
         data = await http.get("/nowhere", headers={"Accept": "application/json"})
         not_allowed = await http.delete("/shop/products/3", headers={"Accept": "application/json"})
     assert page.status_code == 404 and "<h1>404 Not Found</h1>" in page.text
-    assert data.json() == {"error": "Not Found", "status": 404, "request_id": None}
+    assert data.json() == {"error": "Not Found", "status": 404, "request_id": data.headers["x-request-id"]}
+    assert page.headers["x-request-id"] in page.text
     assert not_allowed.status_code == 405
     assert not_allowed.headers["allow"] == "GET, HEAD, OPTIONS, POST"
 

@@ -17,9 +17,10 @@ from starlette.routing import BaseRoute, Mount, NoMatchFound, Route, Router
 from starlette.types import ASGIApp, ExceptionHandler, Lifespan, Receive, Scope, Send
 
 from turnout._types import WSGIApp
-from turnout.bridge.mount import DEFAULT_THREADS, WSGIMount
-from turnout.errors import http_exception_handler
+from turnout.bridge.mount import LegacyLimits, WSGIMount
+from turnout.errors import http_exception_handler, server_error_handler
 from turnout.lifespan import Lifespan as LifespanDriver
+from turnout.middleware.request_id import RequestIdMiddleware
 from turnout.routing.paths import BadPath, raw_route_path, split_path
 from turnout.routing.pattern import parse_prefix, parse_starlette
 from turnout.routing.table import Found, NotAllowed, RouteEntry, RouteSpec, RouteTable
@@ -234,7 +235,7 @@ class Turnout(Starlette):
         shutdown_grace: float = SHUTDOWN_GRACE,
         max_body_size: int | None = None,
     ) -> None:
-        handlers: dict[Any, ExceptionHandler] = {HTTPException: http_exception_handler}
+        handlers: dict[Any, ExceptionHandler] = {HTTPException: http_exception_handler, 500: server_error_handler}
         handlers.update(exception_handlers or {})
         super().__init__(debug=debug, middleware=middleware, exception_handlers=handlers, max_body_size=max_body_size)
         self.router = TableRouter(lifespan=lifespan, served_by_header=served_by_header, shutdown_grace=shutdown_grace)
@@ -247,6 +248,10 @@ class Turnout(Starlette):
             else:
                 raise TypeError(f"Turnout(routes=...) takes Route and named Mount objects, not {route!r}")
 
+    def build_middleware_stack(self) -> ASGIApp:
+        # The request id comes first, so that every response has it, a 500 page included.
+        return RequestIdMiddleware(super().build_middleware_stack())
+
     # -- registering ------------------------------------------------------------------------
 
     def _names(self) -> set[str]:
@@ -258,17 +263,35 @@ class Turnout(Starlette):
             raise ValueError(f"a mount named {name!r} already exists; give each mount its own name")
 
     def mount_wsgi(
-        self, prefix: str, app: WSGIApp, *, name: str | None = None, threads: int = DEFAULT_THREADS
+        self,
+        prefix: str,
+        app: WSGIApp,
+        *,
+        name: str | None = None,
+        threads: int | None = None,
+        queue: int | None = None,
+        queue_timeout: float | None = None,
+        timeout: float | None = None,
+        max_body_size: int | None = None,
     ) -> WSGIMount:
-        """Mount a legacy WSGI app under `prefix` (`"/"` for a catch-all), with its own pool of `threads` threads.
+        """Mount a legacy WSGI app under `prefix` (`"/"` for a catch-all), with its own pool of threads.
 
         Routes of an app with a Werkzeug `url_map` (Flask) are imported into the table; any
-        other app is served as an opaque prefix.
+        other app is served as an opaque prefix. The limits default to `LegacyLimits()`:
+        `threads=10`, `queue=64`, `queue_timeout=5.0`, `timeout=30.0`, `max_body_size=1 GiB`.
         """
         name = name or (prefix.strip("/").replace("/", "_") or "root")
         self._check_name(name)
+        given = {
+            "threads": threads,
+            "queue": queue,
+            "queue_timeout": queue_timeout,
+            "timeout": timeout,
+            "max_body_size": max_body_size,
+        }
+        limits = LegacyLimits(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
         mount = WSGIMount(
-            prefix, app, name=name, threads=threads, defined_at=_caller(), served_by_header=self.served_by_header
+            prefix, app, name=name, limits=limits, defined_at=_caller(), served_by_header=self.served_by_header
         )
         self.router.wsgi_mounts.append(mount)
         self.router.invalidate()

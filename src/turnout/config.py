@@ -11,6 +11,8 @@ read by someone who did not write turnout and should not need a traceback.
 from __future__ import annotations
 
 import difflib
+import functools
+import inspect
 import re
 import sys
 import tomllib
@@ -20,7 +22,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from turnout.bridge.mount import DEFAULT_THREADS
+from turnout.bridge.options import LegacyLimits
 from turnout.exceptions import ConfigError, ImportStringError, PatternError
 from turnout.importer import import_from_string, is_asgi_app, is_wsgi_app
 from turnout.routing.pattern import parse_prefix, parse_starlette
@@ -51,16 +53,20 @@ class AppConfig:
     served_by_header: bool = True
     shutdown_grace: float = SHUTDOWN_GRACE
     debug: bool = False
+    max_body_size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class WSGIMountConfig:
-    """One `[[wsgi]]`: a legacy WSGI app mounted under `prefix`, as `Turnout.mount_wsgi` does."""
+    """One `[[wsgi]]`: a legacy WSGI app mounted under `prefix`, as `Turnout.mount_wsgi` does.
+
+    `limits` holds `threads`, `queue`, `queue_timeout`, `timeout` and `max_body_size`.
+    """
 
     prefix: str
     app: str
     name: str | None = None
-    threads: int = DEFAULT_THREADS
+    limits: LegacyLimits = LegacyLimits()
     key: str = "wsgi[0]"
 
 
@@ -183,7 +189,7 @@ class _Table:
             if name not in allowed:
                 raise _unknown_key(config, f"{key}.{name}" if key else name, name, allowed)
 
-    def _get(self, name: str, kinds: tuple[type, ...], expected: str, example: str) -> Any:
+    def get(self, name: str, kinds: tuple[type, ...], expected: str, example: str) -> Any:
         value = self.data.get(name, _MISSING)
         if value is _MISSING:
             return value
@@ -198,13 +204,15 @@ class _Table:
         return f"{self.key}.{name}"
 
     def required_string(self, name: str, example: str) -> str:
-        value = self._get(name, (str,), "a string", example)
+        value = self.get(name, (str,), "a string", example)
         if value is _MISSING:
-            raise self.config.error(f"[[{self.key.partition('[')[0]}]] needs {name!r}", key=self.child(name), fix=f"add {example}")
+            raise self.config.error(
+                f"[[{self.key.partition('[')[0]}]] needs {name!r}", key=self.child(name), fix=f"add {example}"
+            )
         return self._non_empty(name, value, example)
 
     def optional_string(self, name: str, example: str, default: str | None = None) -> str | None:
-        value = self._get(name, (str,), "a string", example)
+        value = self.get(name, (str,), "a string", example)
         return default if value is _MISSING else self._non_empty(name, value, example)
 
     def _non_empty(self, name: str, value: str, example: str) -> str:
@@ -214,34 +222,46 @@ class _Table:
 
     def integer(self, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
         example = f"{name} = {default}"
-        value = self._get(name, (int,), "an integer", example)
+        value = self.get(name, (int,), "an integer", example)
         if value is _MISSING:
             return default
         if value < minimum or (maximum is not None and value > maximum):
             bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-            raise self.config.error(f"must be {bounds}, not {value}", key=self.child(name), fix=f"write it as {example}")
+            raise self.config.error(
+                f"must be {bounds}, not {value}", key=self.child(name), fix=f"write it as {example}"
+            )
         return int(value)
 
-    def number(self, name: str, default: float, *, minimum: float) -> float:
+    def optional_integer(self, name: str, example: str, *, minimum: int) -> int | None:
+        value = self.get(name, (int,), "an integer", example)
+        if value is _MISSING:
+            return None
+        if value < minimum:
+            raise self.config.error(
+                f"must be at least {minimum}, not {value}", key=self.child(name), fix=f"write it as {example}"
+            )
+        return int(value)
+
+    def number(self, name: str, default: float, *, minimum: float, inclusive: bool = True) -> float:
         example = f"{name} = {default:g}"
-        value = self._get(name, (int, float), "a number", example)
+        value = self.get(name, (int, float), "a number", example)
         if value is _MISSING:
             return default
-        if not value >= minimum:  # also refuses nan
-            raise self.config.error(
-                f"must be at least {minimum:g}, not {value}", key=self.child(name), fix=f"write it as {example}"
-            )
+        # Written as `not (...)` so that nan, which compares false with everything, is refused.
+        if not (value >= minimum if inclusive else value > minimum):
+            bound = f"at least {minimum:g}" if inclusive else f"more than {minimum:g}"
+            raise self.config.error(f"must be {bound}, not {value}", key=self.child(name), fix=f"write it as {example}")
         return float(value)
 
     def boolean(self, name: str, default: bool) -> bool:
-        value = self._get(name, (bool,), "true or false", f"{name} = {str(default).lower()}")
+        value = self.get(name, (bool,), "true or false", f"{name} = {str(default).lower()}")
         return default if value is _MISSING else bool(value)
 
     def path(self, name: str, example: str) -> str:
         value = self.required_string(name, example)
         if not value.startswith("/"):
             raise self.config.error(
-                f"must start with '/', not {value!r}", key=self.child(name), fix=f"write it as {name} = \"/{value}\""
+                f"must start with '/', not {value!r}", key=self.child(name), fix=f'write it as {name} = "/{value}"'
             )
         return value
 
@@ -254,8 +274,8 @@ def _unknown_key(config: TurnoutConfig, key: str, name: str, allowed: tuple[str,
 
 _TOP = ("server", "app", "wsgi", "asgi", "route")
 _SERVER = ("host", "port", "workers", "log_level", "reload")
-_APP = ("served_by_header", "shutdown_grace", "debug")
-_WSGI = ("prefix", "app", "name", "threads")
+_APP = ("served_by_header", "shutdown_grace", "debug", "max_body_size")
+_WSGI = ("prefix", "app", "name", "threads", "queue", "queue_timeout", "timeout", "max_body_size")
 _ASGI = ("prefix", "app", "name")
 _ROUTE = ("path", "endpoint", "methods", "name")
 
@@ -302,6 +322,7 @@ def _read_app(config: TurnoutConfig, data: dict[str, Any]) -> AppConfig:
         served_by_header=table.boolean("served_by_header", defaults.served_by_header),
         shutdown_grace=table.number("shutdown_grace", defaults.shutdown_grace, minimum=0),
         debug=table.boolean("debug", defaults.debug),
+        max_body_size=table.optional_integer("max_body_size", "max_body_size = 10_485_760", minimum=0),
     )
 
 
@@ -314,6 +335,17 @@ def _prefix(config: TurnoutConfig, table: _Table) -> str:
     return prefix
 
 
+def _limits(table: _Table) -> LegacyLimits:
+    defaults = LegacyLimits()
+    return LegacyLimits(
+        threads=table.integer("threads", defaults.threads, minimum=1),
+        queue=table.integer("queue", defaults.queue, minimum=0),
+        queue_timeout=table.number("queue_timeout", defaults.queue_timeout, minimum=0),
+        timeout=table.number("timeout", defaults.timeout, minimum=0, inclusive=False),
+        max_body_size=table.integer("max_body_size", defaults.max_body_size, minimum=0),
+    )
+
+
 def _read_wsgi(config: TurnoutConfig, data: dict[str, Any]) -> tuple[WSGIMountConfig, ...]:
     mounts = []
     for index, item in enumerate(_array(config, data, "wsgi")):
@@ -323,7 +355,7 @@ def _read_wsgi(config: TurnoutConfig, data: dict[str, Any]) -> tuple[WSGIMountCo
                 prefix=_prefix(config, table),
                 app=table.required_string("app", 'app = "legacy.wsgi:app"'),
                 name=table.optional_string("name", 'name = "shop"'),
-                threads=table.integer("threads", DEFAULT_THREADS, minimum=1),
+                limits=_limits(table),
                 key=table.key,
             )
         )
@@ -350,7 +382,7 @@ _METHOD = re.compile(r"[A-Za-z]+")
 
 def _methods(config: TurnoutConfig, table: _Table) -> tuple[str, ...] | None:
     example = 'methods = ["GET", "POST"]'
-    value = table._get("methods", (list,), "an array of strings", example)
+    value = table.get("methods", (list,), "an array of strings", example)
     if value is _MISSING:
         return None
     key = table.child("methods")
@@ -440,23 +472,17 @@ def load_config(path: str | Path) -> TurnoutConfig:
     except tomllib.TOMLDecodeError as exc:
         found = _TOML_LINE.search(str(exc))
         file = f"{path}:{found.group(1)}" if found else str(path)
-        raise ConfigError(
-            f"invalid TOML: {exc}", file=file, fix="correct the syntax (see https://toml.io)"
-        ) from None
+        raise ConfigError(f"invalid TOML: {exc}", file=file, fix="correct the syntax (see https://toml.io)") from None
     config = TurnoutConfig(path=path, lines=locate_keys(text))
     _Table(config, data, "", _TOP)
+    # Read in the order a file is usually written, so the first error reported is the first one in it.
+    server = _read_server(config, data)
+    app = _read_app(config, data)
     wsgi = _read_wsgi(config, data)
     asgi = _read_asgi(config, data)
     _check_names(config, (*wsgi, *asgi))
-    return TurnoutConfig(
-        path=path,
-        server=_read_server(config, data),
-        app=_read_app(config, data),
-        wsgi=wsgi,
-        asgi=asgi,
-        routes=_read_routes(config, data),
-        lines=config.lines,
-    )
+    routes = _read_routes(config, data)
+    return TurnoutConfig(path=path, server=server, app=app, wsgi=wsgi, asgi=asgi, routes=routes, lines=config.lines)
 
 
 # -- building -------------------------------------------------------------------------------
@@ -481,6 +507,14 @@ def _describe(obj: object) -> str:
     return f"a {type(obj).__name__} object, which is not callable"
 
 
+def _is_endpoint(obj: object) -> bool:
+    # What Starlette's `Route` accepts: a request function or method, else an ASGI app or endpoint class.
+    handler = obj
+    while isinstance(handler, functools.partial):
+        handler = handler.func
+    return inspect.isfunction(handler) or inspect.ismethod(handler) or inspect.isclass(obj) or is_asgi_app(obj)
+
+
 def _on_sys_path(directory: Path) -> None:
     # Left in place on purpose: Uvicorn's reloader and workers import the app again later.
     entry = str(directory)
@@ -499,14 +533,27 @@ def build_app(config: TurnoutConfig, cls: type[Turnout]) -> Turnout:
         debug=config.app.debug,
         served_by_header=config.app.served_by_header,
         shutdown_grace=config.app.shutdown_grace,
+        max_body_size=config.app.max_body_size,
     )
     for wsgi in config.wsgi:
         key = f"{wsgi.key}.app"
         legacy = _import(config, key, wsgi.app)
-        if isinstance(legacy, type) or not is_wsgi_app(legacy):
-            fix = "declare it under [[asgi]] instead" if is_asgi_app(legacy) else "point it at a WSGI app, e.g. a Flask()"
+        if not is_wsgi_app(legacy):
+            fix = (
+                "declare it under [[asgi]] instead" if is_asgi_app(legacy) else "point it at a WSGI app, e.g. a Flask()"
+            )
             raise config.error(f"{wsgi.app!r} is {_describe(legacy)}, not a WSGI app", key=key, fix=fix)
-        mount = app.mount_wsgi(wsgi.prefix, legacy, name=wsgi.name, threads=wsgi.threads)
+        limits = wsgi.limits
+        mount = app.mount_wsgi(
+            wsgi.prefix,
+            legacy,
+            name=wsgi.name,
+            threads=limits.threads,
+            queue=limits.queue,
+            queue_timeout=limits.queue_timeout,
+            timeout=limits.timeout,
+            max_body_size=limits.max_body_size,
+        )
         mount.defined_at = _where(config.path, config.lines, wsgi.key)
     for asgi in config.asgi:
         key = f"{asgi.key}.app"
@@ -514,7 +561,7 @@ def build_app(config: TurnoutConfig, cls: type[Turnout]) -> Turnout:
         if not is_asgi_app(new):
             fix = (
                 "declare it under [[wsgi]] instead"
-                if is_wsgi_app(new) and not isinstance(new, type)
+                if is_wsgi_app(new)
                 else "point it at an ASGI app, e.g. a Starlette() or FastAPI()"
             )
             raise config.error(f"{asgi.app!r} is {_describe(new)}, not an ASGI app", key=key, fix=fix)
@@ -523,12 +570,13 @@ def build_app(config: TurnoutConfig, cls: type[Turnout]) -> Turnout:
     for route in config.routes:
         key = f"{route.key}.endpoint"
         endpoint = _import(config, key, route.endpoint)
-        if not callable(endpoint):
-            raise config.error(
-                f"{route.endpoint!r} is {_describe(endpoint)}",
-                key=key,
-                fix="point it at an endpoint: async def endpoint(request) -> Response",
+        if not _is_endpoint(endpoint):
+            fix = (
+                "mount it under [[wsgi]] instead"
+                if is_wsgi_app(endpoint)
+                else "point it at an endpoint: async def endpoint(request) -> Response"
             )
+            raise config.error(f"{route.endpoint!r} is {_describe(endpoint)}, not an endpoint", key=key, fix=fix)
         methods = list(route.methods) if route.methods is not None else None
         app.add_route(route.path, endpoint, methods=methods, name=route.name)
     return app

@@ -32,7 +32,8 @@ def error_response(
     """The response for an error turnout itself produces."""
     phrase = HTTPStatus(status).phrase
     message = detail or phrase
-    request_id = scope.get("state", {}).get("request_id") if isinstance(scope.get("state"), dict) else None
+    state = scope.get("state")
+    request_id = state.get("request_id") if isinstance(state, dict) else None
     if _wants_json(scope):
         return JSONResponse(
             {"error": message, "status": status, "request_id": request_id}, status_code=status, headers=headers
@@ -53,3 +54,8 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
     if exc.status_code in (204, 304):
         return Response(status_code=exc.status_code, headers=exc.headers)
     return error_response(request.scope, exc.status_code, exc.detail, exc.headers)
+
+
+async def server_error_handler(request: Request, exc: Exception) -> Response:
+    """Starlette's handler for an unhandled exception: the same error page, with no traceback shown."""
+    return error_response(request.scope, 500, "The server failed to handle this request.")

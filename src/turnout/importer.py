@@ -109,9 +109,10 @@ def is_asgi_app(obj: object) -> TypeGuard[ASGIApp]:
 def is_wsgi_app(obj: object) -> TypeGuard[WSGIApp]:
     """Whether `obj` is a WSGI app: a callable taking `(environ, start_response)` that is not async.
 
-    A function, or an object whose `__call__` takes those two (a Flask instance).
+    A function, or an object whose `__call__` takes those two (a Flask instance). A class is
+    refused even though PEP 3333 allows one: naming `Flask` instead of `app` is the likelier case.
     """
-    return callable(obj) and not _is_async_callable(obj) and _takes_positional(obj, 2)
+    return callable(obj) and not inspect.isclass(obj) and not _is_async_callable(obj) and _takes_positional(obj, 2)
 
 
 __all__ = ["import_from_string", "is_asgi_app", "is_wsgi_app"]

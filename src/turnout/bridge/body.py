@@ -23,6 +23,10 @@ class ClientDisconnected(OSError):
     """The client went away before it had sent the whole request body."""
 
 
+class BodyTooLarge(OSError):
+    """The request body is larger than the mount's `max_body_size`; the client gets a 413."""
+
+
 class RequestBody(Body):
     """The request body, read from the client on demand and never past its end."""
 
@@ -50,6 +54,9 @@ class RequestBody(Body):
         if message["type"] == "http.disconnect":
             self._has_more = False
             raise ClientDisconnected("the client disconnected before it sent the whole request body")
+        if message["type"] == "turnout.body_too_large":
+            self._has_more = False
+            raise BodyTooLarge("the request body is larger than this endpoint accepts")
         self._has_more = bool(message.get("more_body", False))
         chunk: bytes = message.get("body", b"")
         return chunk

@@ -9,19 +9,19 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 from turnout._types import WSGIApp
-from turnout.bridge.pool import WorkerPool
-from turnout.bridge.responder import Exchange
+from turnout.bridge.options import DEFAULT_THREADS, LegacyLimits
+from turnout.bridge.responder import Exchange, LegacyGateway
 from turnout.routing.pattern import parse_prefix
 from turnout.routing.table import RouteEntry, RouteSpec
 from turnout.routing.werkzeug_routes import build_url, find_url_map, import_routes
 
 logger = logging.getLogger("turnout.bridge")
 
-DEFAULT_THREADS = 10
+__all__ = ["DEFAULT_THREADS", "LegacyLimits", "WSGIMount"]
 
 
 class WSGIMount:
-    """A legacy WSGI app under `prefix`, served by its own pool of `threads` threads.
+    """A legacy WSGI app under `prefix`, served by its own pool of threads within its `limits`.
 
     Created by `Turnout.mount_wsgi`.
     """
@@ -32,22 +32,24 @@ class WSGIMount:
         app: WSGIApp,
         *,
         name: str,
-        threads: int = DEFAULT_THREADS,
+        limits: LegacyLimits | None = None,
         defined_at: str | None = None,
         served_by_header: bool = True,
     ) -> None:
         assert callable(app), "a WSGI app must be callable"
-        assert threads >= 1, "threads must be at least 1"
         self.pattern = parse_prefix(prefix)
         self.prefix = "/" + "/".join(s for s in self.pattern.segments if isinstance(s, str))
         self.depth = len(self.pattern.segments)
         self.app = app
         self.name = name
-        self.threads = threads
+        self.limits = limits or LegacyLimits()
         self.defined_at = defined_at
-        self.pool = WorkerPool(name, threads)
+        self.gateway = LegacyGateway(
+            app, name=name, limits=self.limits, served_by=f"wsgi:{name}" if served_by_header else None
+        )
+        self.pool = self.gateway.pool
+        self.budget = self.gateway.budget
         self.url_map = find_url_map(app)
-        self.extra_headers = [(b"x-served-by", f"wsgi:{name}".encode("latin-1"))] if served_by_header else []
 
     @property
     def script_name(self) -> str:
@@ -105,10 +107,7 @@ class WSGIMount:
             script_name, path_info = raw_path[:cut], raw_path[cut:]
         else:
             script_name, path_info = "", raw_path
-        exchange = Exchange(
-            self.app, self.pool, scope, receive, send, extra_headers=list(self.extra_headers), mount_name=self.name
-        )
-        await exchange.run(script_name, path_info)
+        await Exchange(self.gateway, scope, receive, send).run(script_name, path_info)
 
     async def shutdown(self, grace: float) -> None:
         """Stop the pool's threads, waiting up to `grace` seconds for requests still running."""

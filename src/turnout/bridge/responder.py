@@ -5,19 +5,23 @@ This replaces a2wsgi's `WSGIResponder`, which (in a2wsgi 1.10):
   it, several round trips per request;
 - sends the status and headers at `start_response`, where PEP 3333 wants them held back until
   the first non-empty body chunk, so a later `start_response(..., exc_info)` cannot replace them;
-- never notices a client that leaves: the iterator keeps running and `close()` is never called.
+- never notices a client that leaves: the iterator keeps running and `close()` is never called;
+- has no bound on waiting requests, no timeout and no body limit.
 
 Here the thread queues messages without waiting and wakes the loop at most once per batch, so
 a small response costs one hand-off each way. The loop sends them, holding the thread back when
-more than `HIGH_WATER` bytes are in flight. When the client leaves, the thread stops iterating
-at the next chunk and calls `close()`.
+more than `HIGH_WATER` bytes are in flight. The loop may give up on a request (the client left,
+it ran past its timeout, its body is too large): the thread then stops at its next chunk, calls
+`close()`, and only then gives its place in the mount's budget back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
+import math
 import sys
 import threading
 from collections import deque
@@ -27,8 +31,11 @@ from typing import Any
 from starlette.types import Message, Receive, Scope, Send
 
 from turnout._types import Environ, OptExcInfo, WriteCallable, WSGIApp
-from turnout.bridge.body import ClientDisconnected, RequestBody
+from turnout.bridge.body import BodyTooLarge, ClientDisconnected, RequestBody
+from turnout.bridge.budget import Budget, Overloaded
 from turnout.bridge.environ import build_environ
+from turnout.bridge.files import ErrorStream, FileWrapper
+from turnout.bridge.options import LegacyLimits
 from turnout.bridge.pool import WorkerPool
 from turnout.errors import error_response
 
@@ -36,6 +43,10 @@ logger = logging.getLogger("turnout.bridge")
 
 HIGH_WATER = 256 * 1024
 _FORBIDDEN = ("\r", "\n", "\0")
+
+
+class LegacyTimeout(TimeoutError):
+    """A legacy response stopped making progress after its headers were sent; the connection is closed."""
 
 
 class _Failure:
@@ -58,27 +69,39 @@ def _check(text: str, what: str) -> None:
         raise ValueError(f"the legacy app set a response {what} with CR, LF or NUL in it: {text!r}")
 
 
-class Exchange:
-    """Runs one request through a WSGI app. Create one per request and await `run()`."""
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
 
-    def __init__(
-        self,
-        app: WSGIApp,
-        pool: WorkerPool,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        *,
-        extra_headers: list[tuple[bytes, bytes]],
-        mount_name: str,
-    ) -> None:
+
+class LegacyGateway:
+    """What every request of one mount shares: the app, its pool, its budget and its limits."""
+
+    def __init__(self, app: WSGIApp, *, name: str, limits: LegacyLimits, served_by: str | None) -> None:
         self.app = app
-        self.pool = pool
+        self.name = name
+        self.limits = limits
+        self.pool = WorkerPool(name, limits.threads)
+        self.budget = Budget(threads=limits.threads, queue=limits.queue, queue_timeout=limits.queue_timeout)
+        self.errors = ErrorStream(name)
+        self.served_by = served_by
+        self.extra_headers = [(b"x-served-by", served_by.encode("latin-1"))] if served_by else []
+        self.retry_after = str(max(1, math.ceil(limits.queue_timeout)))
+
+
+class Exchange:
+    """Runs one request through a mount's WSGI app. Create one per request and await `run()`."""
+
+    def __init__(self, gateway: LegacyGateway, scope: Scope, receive: Receive, send: Send) -> None:
+        self.gateway = gateway
         self.scope = scope
         self.receive = receive
         self.send = send
-        self.extra_headers = extra_headers
-        self.mount_name = mount_name
         self.loop = asyncio.get_running_loop()
         # Written by the thread, read by the loop.
         self._outbox: deque[Message | _Failure | _Done] = deque()
@@ -91,58 +114,115 @@ class Exchange:
         self._status: int | None = None
         self._headers: list[tuple[bytes, bytes]] = []
         self._headers_sent = False
-        # Set by the loop when the client has gone or the request was cancelled.
-        self.cancelled = False
+        # Loop-side state.
+        self.cancelled = False  # read by the thread: stop iterating
         self.body: RequestBody | None = None
-        self._watcher: asyncio.Task[None] | None = None
+        self._abort: str | None = None
+        self._started = False
         self._streaming = False
+        self._watcher: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._last_progress = 0.0
+        self._received = 0
+        self._stuck = False
+        # Who gives the thread's place back: the loop when it reads the last message, or the
+        # thread when it finishes after the loop has given up on the request.
+        self._lock = threading.Lock()
+        self._thread_done = False
+        self._detached = False
+        self._released = False
 
     # -- loop side --------------------------------------------------------------------------
 
     async def run(self, script_name: str, path_info: str) -> None:
+        gateway = self.gateway
+        limits = gateway.limits
+        length = _content_length(self.scope)
+        if length is not None and length > limits.max_body_size:
+            await self._respond(413, "The request body is larger than this endpoint accepts.")
+            return
         first = await self.receive()
         if first["type"] == "http.disconnect":
             return
-        self.body = RequestBody(self.loop, self._receive_body, first.get("body", b""), first.get("more_body", False))
-        environ = build_environ(self.scope, script_name=script_name, path_info=path_info, body=self.body)
-        context = contextvars.copy_context()
-        self.pool.submit(lambda: context.run(self._run_app, environ))
+        chunk: bytes = first.get("body", b"")
+        self._received = len(chunk)
+        if self._received > limits.max_body_size:
+            await self._respond(413, "The request body is larger than this endpoint accepts.")
+            return
         try:
-            await self._deliver()
+            await gateway.budget.acquire()
+        except Overloaded as exc:
+            logger.warning("mount %r is saturated (%s): answering 503", gateway.name, exc.reason)
+            await self._respond(
+                503, "The legacy application is busy; try again shortly.", {"Retry-After": gateway.retry_after}
+            )
+            return
+        final_seen = False
+        try:
+            self.body = RequestBody(self.loop, self._receive_body, chunk, first.get("more_body", False))
+            environ = build_environ(self.scope, script_name=script_name, path_info=path_info, body=self.body)
+            environ["wsgi.errors"] = gateway.errors
+            environ["wsgi.file_wrapper"] = FileWrapper
+            context = contextvars.copy_context()
+            gateway.pool.submit(functools.partial(context.run, self._run_app, environ))
+            self._last_progress = self.loop.time()
+            self._timer = self.loop.call_later(limits.timeout, self._on_timeout)
+            final_seen = await self._deliver()
         except BaseException:
             self._stop()
             raise
         finally:
+            if self._timer is not None:
+                self._timer.cancel()
             if self._watcher is not None:
                 self._watcher.cancel()
+            if not final_seen:
+                self._detach()
 
-    async def _deliver(self) -> None:
+    async def _respond(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+        headers = dict(headers or {})
+        if self.gateway.served_by:
+            headers["X-Served-By"] = self.gateway.served_by
+        response = error_response(self.scope, status, detail, headers)
+        await response(self.scope, self.receive, self.send)
+
+    async def _deliver(self) -> bool:
+        """Send what the thread gives; `True` once its last message is read, `False` if the loop gave up."""
         send = self.send
         outbox = self._outbox
         while True:
             await self._ready.wait()
             self._ready.clear()
-            if self.cancelled:
-                # The client has gone: the thread stops at its next chunk and calls close().
-                return
+            if self._abort is not None:
+                await self._give_up(self._abort)
+                return False
             while outbox:
                 message = outbox.popleft()
-                if isinstance(message, _Done):
-                    return
-                if isinstance(message, _Failure):
+                if type(message) is _Done:
+                    self._release()
+                    return True
+                if type(message) is _Failure:
+                    self._release()
                     await self._fail(message)
-                    return
+                    return True
+                assert isinstance(message, dict)
                 if message["type"] == "http.response.body":
-                    if message["more_body"] and outbox and outbox[0] is _END:
+                    if message is _END:
+                        self._release()
+                        await send(message)
+                        return True
+                    if outbox and outbox[0] is _END:
                         outbox.popleft()
                         message["more_body"] = False
-                    size = len(message["body"])
+                        self._release()
+                        await send(message)
+                        return True
                     await send(message)
-                    self._sent += size
+                    self._sent += len(message["body"])
                     self._room.set()
-                    if not message["more_body"]:
-                        return
+                    self._last_progress = self.loop.time()
                 else:
+                    self._started = True
                     await send(message)
             if not self._streaming:
                 self._streaming = True
@@ -158,10 +238,44 @@ class Exchange:
         while True:
             message = await self.receive()
             if message["type"] == "http.disconnect":
-                logger.debug("client left during a legacy response from mount %r", self.mount_name)
-                self._stop()
-                self._ready.set()
+                self._give_up_later("gone")
                 return
+
+    def _give_up_later(self, reason: str) -> None:
+        if self._abort is None:
+            self._abort = reason
+        self._stop()
+        self._ready.set()
+
+    def _on_timeout(self) -> None:
+        timeout = self.gateway.limits.timeout
+        idle = self.loop.time() - self._last_progress
+        if idle < timeout:
+            self._timer = self.loop.call_later(timeout - idle, self._on_timeout)
+            return
+        self._give_up_later("timeout")
+
+    async def _give_up(self, reason: str) -> None:
+        name = self.gateway.name
+        if reason == "gone":
+            logger.debug("the client left during a request to mount %r", name)
+            return
+        if reason == "timeout":
+            self._stuck = True
+            self.gateway.budget.stuck += 1
+            logger.warning(
+                "a request to mount %r ran past its timeout of %ss; its thread is counted as stuck until it returns",
+                name,
+                self.gateway.limits.timeout,
+            )
+            if self._started:
+                raise LegacyTimeout(f"the legacy response of mount {name!r} stalled; closing the connection")
+            await self._respond(504, "The legacy application did not answer in time.")
+            return
+        assert reason == "too_large"
+        if self._started:
+            raise BodyTooLarge("the request body is larger than this endpoint accepts")
+        await self._respond(413, "The request body is larger than this endpoint accepts.")
 
     def _stop(self) -> None:
         self.cancelled = True
@@ -169,25 +283,45 @@ class Exchange:
 
     async def _receive_body(self) -> Message:
         message = await self.receive()
-        if message["type"] == "http.disconnect" or not message.get("more_body", False):
+        if message["type"] == "http.disconnect":
+            self._give_up_later("gone")
+            return message
+        self._last_progress = self.loop.time()
+        self._received += len(message.get("body", b""))
+        if self._received > self.gateway.limits.max_body_size:
+            self._give_up_later("too_large")
+            return {"type": "turnout.body_too_large"}
+        if not message.get("more_body", False):
             self.loop.call_soon(self._watch_if_ready)
         return message
 
     async def _fail(self, failure: _Failure) -> None:
         exc_type, exc, tb = failure.exc_info
-        if isinstance(exc, ClientDisconnected):
-            logger.debug("client left during an upload to mount %r", self.mount_name)
+        if self.cancelled or isinstance(exc, ClientDisconnected):
+            logger.debug("the client left during a request to mount %r", self.gateway.name)
             return
-        if self._headers_sent:
-            # Too late for an error page: re-raising makes the server close the connection.
+        if self._started:
+            # Too late for an error page: re-raising makes the server close the connection,
+            # so a truncated body is never taken for a complete one.
             raise exc.with_traceback(tb)
-        logger.error("the legacy app of mount %r failed", self.mount_name, exc_info=failure.exc_info)
-        response = error_response(self.scope, 500, "The legacy application failed.")
-        await response(self.scope, self.receive, self.send)
+        logger.error("the legacy app of mount %r failed", self.gateway.name, exc_info=failure.exc_info)
+        await self._respond(500, "The legacy application failed.")
 
     def _wake(self) -> None:
         self._wake_scheduled = False
         self._ready.set()
+
+    def _detach(self) -> None:
+        with self._lock:
+            self._detached = True
+            done = self._thread_done
+        if done:
+            self._release()
+
+    def _release(self) -> None:
+        if not self._released:
+            self._released = True
+            self.gateway.budget.release(stuck=self._stuck)
 
     # -- thread side ------------------------------------------------------------------------
 
@@ -196,6 +330,15 @@ class Exchange:
         if not self._wake_scheduled:
             self._wake_scheduled = True
             self.loop.call_soon_threadsafe(self._wake)
+
+    def _finish(self, message: Message | _Failure | _Done) -> None:
+        with self._lock:
+            self._thread_done = True
+            detached = self._detached
+        if detached:
+            self.loop.call_soon_threadsafe(self._release)
+        else:
+            self._post(message)
 
     def _start_response(
         self, status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
@@ -223,7 +366,7 @@ class Exchange:
         if self._status is None:
             raise AssertionError("the legacy app returned a body before it called start_response()")
         self._headers_sent = True
-        self._headers.extend(self.extra_headers)
+        self._headers.extend(self.gateway.extra_headers)
         self._post({"type": "http.response.start", "status": self._status, "headers": self._headers})
 
     def _write(self, chunk: bytes) -> None:
@@ -241,9 +384,15 @@ class Exchange:
                 self._room.wait()
 
     def _run_app(self, environ: Environ) -> None:
+        try:
+            self._run_app_unguarded(environ)
+        except RuntimeError:  # pragma: no cover - the event loop closed under a stuck request
+            self.cancelled = True
+
+    def _run_app_unguarded(self, environ: Environ) -> None:
         result: Iterable[bytes] | None = None
         try:
-            result = self.app(environ, self._start_response)
+            result = self.gateway.app(environ, self._start_response)
             for chunk in result:
                 if self.cancelled:
                     break
@@ -252,20 +401,22 @@ class Exchange:
             if not self.cancelled and not self._headers_sent:
                 self._send_headers()
         except BaseException:
+            failure = _Failure(sys.exc_info())
             self._close(result)
-            self._post(_Failure(sys.exc_info()))
+            self._finish(failure)
             return
-        if self._close(result):
-            self._post(_END)
-        self._post(_DONE)
+        close_failure = self._close(result)
+        if close_failure is not None:
+            self._finish(close_failure)
+        else:
+            self._finish(_DONE if self.cancelled else _END)
 
-    def _close(self, result: Iterable[bytes] | None) -> bool:
+    def _close(self, result: Iterable[bytes] | None) -> _Failure | None:
         close = getattr(result, "close", None)
         if close is None:
-            return True
+            return None
         try:
             close()
         except BaseException:
-            logger.exception("close() of a response from mount %r failed", self.mount_name)
-            return False
-        return True
+            return _Failure(sys.exc_info())
+        return None

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+MAX_QUANTITY = 20
+"""The most of one product a cart can hold."""
+
 
 def format_price(cents: int) -> str:
     """A price as the pages show it: `format_price(1450) == "€14.50"`."""
@@ -38,7 +41,7 @@ class Product:
 
 PRODUCTS: tuple[Product, ...] = (
     Product(1, "Turnout, left-hand", 1450, "A left-hand turnout for H0 track, 15° frog, with a live frog."),
-    Product(2, "Turnout, right-hand", 1450, "The mirror image of the left-hand turnout, for the other side of the yard."),
+    Product(2, "Turnout, right-hand", 1450, "The mirror image of the left-hand one, for the other side of the yard."),
     Product(3, "Point motor", 2295, "A slow-motion point motor with two changeover contacts for frog polarity."),
     Product(4, "Colour-light signal", 1875, "A two-aspect signal with warm white LEDs and a ladder you can climb."),
     Product(5, "Buffer stop", 690, "A sprung buffer stop, for the end of the line that every layout has."),

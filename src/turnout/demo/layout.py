@@ -8,16 +8,14 @@ comes out the same whichever side renders it, and a visitor does not see the sea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-class Reverse(Protocol):
-    """Gives the path of a legacy shop endpoint, as Flask's `url_for("cart")` does."""
-
-    def __call__(self, endpoint: str, /, **values: Any) -> str: ...
+Reverse = Callable[..., str]
+"""`reverse(endpoint, **values)` gives the path of a legacy shop endpoint, as Flask's `url_for` does."""
 
 
 def shop_links(reverse: Reverse) -> dict[str, str]:

@@ -14,14 +14,13 @@ from flask import Flask, abort, g, redirect, render_template, request, session, 
 from flask.typing import ResponseReturnValue
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from turnout.demo.catalog import PRODUCTS, Product, find_product, format_price
+from turnout.demo.catalog import MAX_QUANTITY, PRODUCTS, Product, find_product, format_price
 from turnout.demo.layout import TEMPLATES, shop_links
 
 # Not a secret: it is published with turnout. A real app reads its key from the environment.
 DEMO_SECRET_KEY = "turnout-demo-secret-key-not-secret"
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-password"
-MAX_QUANTITY = 20
 
 # A real shop keeps only the hashes, in its database; the demo hashes its one password at import.
 _PASSWORD_HASHES = {DEMO_USER: generate_password_hash(DEMO_PASSWORD)}
@@ -76,7 +75,7 @@ def create_shop() -> Flask:
         found = find_product(product_id)
         if found is None:
             abort(404)
-        return render_template("product.html", product=found)
+        return render_template("product.html", product=found, max_quantity=MAX_QUANTITY)
 
     @shop.route("/login", methods=["GET", "POST"])
     def login() -> ResponseReturnValue:
@@ -104,7 +103,9 @@ def create_shop() -> Flask:
     @shop.post("/cart")
     def cart_add() -> ResponseReturnValue:
         found = find_product(request.form.get("product_id", 0, type=int))
-        quantity = request.form.get("quantity", 1, type=int)
+        # Not `get("quantity", 1, type=int)`, which would turn a mistyped quantity into 1.
+        quantity_text = request.form.get("quantity", "1")
+        quantity = int(quantity_text) if quantity_text.isdecimal() else 0
         if found is None or not 1 <= quantity <= MAX_QUANTITY:
             abort(400)
         cart = _cart()

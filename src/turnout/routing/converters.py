@@ -8,6 +8,7 @@ legacy app would; only its rank and its label are shared with the new side.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
@@ -58,12 +59,28 @@ def _ranked(label: str, name: str, spans: bool) -> tuple[Rank, int]:
     return Rank.TYPED, _TYPED_ORDER.get(name, CUSTOM_ORDER)
 
 
+# A character class that leaves out "/" (`[^/]+`, Starlette's `str`) never matches one.
+_CLASS_WITHOUT_SLASH = re.compile(r"\[\^(?:[^\]\\]|\\.)*/(?:[^\]\\]|\\.)*\]")
+# Escapes that never match "/": `\d`, `\w`, `\s`, `\.` and the like (`\D`, `\W`, `\S` may).
+_ESCAPE_WITHOUT_SLASH = re.compile(r"\\[^DWS]")
+
+
+def may_match_slash(regex: str) -> bool:
+    """Whether `regex` may match text with a `/` in it, erring on the side of yes.
+
+    Starlette convertors say nothing about it: a custom one is only known by its regex.
+    A converter that may match `/` is matched against the rest of the path, as a tail.
+    """
+    rest = _ESCAPE_WITHOUT_SLASH.sub("", _CLASS_WITHOUT_SLASH.sub("", regex))
+    return any(sign in rest for sign in ("/", ".", "\\", "[^"))
+
+
 def from_starlette(name: str) -> Converter:
     """The converter a Starlette pattern means by `{x:name}` (`str` when no name is given)."""
     from starlette.convertors import CONVERTOR_TYPES
 
     convertor = CONVERTOR_TYPES[name]
-    spans = name == "path" or "/" in convertor.regex or ".*" in convertor.regex
+    spans = name == "path" or "/" in convertor.regex
     rank, order = _ranked(name, name, spans)
     return Converter(name, convertor.regex, convertor.convert, spans, rank, order)
 

@@ -8,7 +8,7 @@ servers, and a legacy app behind a prefix must never see a path that climbs out 
 
 from __future__ import annotations
 
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes
 
 from starlette.types import Scope
 
@@ -18,12 +18,19 @@ class BadPath(ValueError):
 
 
 _DOTS = (".", "..")
+# What `quote` leaves alone when a server gives no raw path: RFC 3986 `pchar` and "/".
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 def _decode(raw: str) -> str:
     if "%" not in raw and raw.isascii():
         return raw
-    return unquote_to_bytes(raw).decode("utf-8", "replace")
+    try:
+        # The raw path is bytes read as latin-1 (see `raw_route_path`): back to those bytes first.
+        return unquote_to_bytes(raw.encode("latin-1")).decode("utf-8")
+    except UnicodeError:
+        # Not UTF-8 bytes read as latin-1: text already, or bytes that are not UTF-8 at all.
+        return unquote_to_bytes(raw.encode("utf-8")).decode("utf-8", "replace")
 
 
 def split_path(raw: str) -> list[str]:
@@ -43,9 +50,10 @@ def raw_route_path(scope: Scope) -> str:
     """The request's path as sent, without the query and without the server's `root_path`."""
     raw: bytes | None = scope.get("raw_path")
     if raw is None:
-        # No raw path from this server: fall back on the decoded one (an encoded slash is lost).
+        # No raw path from this server: encode the decoded one again, so that a "%" in it is not
+        # decoded a second time (an encoded slash is lost, though).
         path: str = scope["path"]
-        raw = path.encode("utf-8")
+        raw = quote(path, safe=_PATH_SAFE).encode("ascii")
     text = raw.split(b"?", 1)[0].decode("latin-1")
     root_path: str = scope.get("root_path", "")
     if root_path and text.startswith(root_path) and text[len(root_path) : len(root_path) + 1] in ("", "/"):

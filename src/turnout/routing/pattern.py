@@ -70,6 +70,17 @@ class RoutePattern:
         return text or "/"
 
     @property
+    def identity(self) -> tuple[tuple[str, str], ...]:
+        """What two patterns share when they are an exact tie: like `canonical`, but a static
+        segment never equals a parameter (`/a/{int}` as text) and a route never equals a prefix."""
+        parts = [("static", s) if isinstance(s, str) else ("param", s.label) for s in self.segments]
+        if self.tail is not None:
+            parts.append(("tail", self.tail.label))
+        if self.prefix:
+            parts.append(("prefix", ""))
+        return tuple(parts)
+
+    @property
     def sort_key(self) -> tuple[SegmentKey, ...]:
         keys: list[SegmentKey] = [(0, 0) if isinstance(s, str) else s.key for s in self.segments]
         if self.tail is not None:
@@ -104,9 +115,9 @@ def _tokens_starlette(path: str) -> list[Token]:
 
 
 def _segment_matcher(parts: list[Token], *, tail: bool) -> SegmentMatcher:
-    regex = []
-    label = []
-    params = []
+    regex: list[str] = []
+    label: list[str] = []
+    params: list[Param] = []
     for part in parts:
         if isinstance(part, str):
             regex.append(re.escape(part))

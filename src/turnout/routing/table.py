@@ -21,6 +21,8 @@ Side = Literal["wsgi", "asgi"]
 Status = Literal["active", "replaced"]
 Kind = Literal["route", "mount"]
 
+Identity = tuple[tuple[str, str], ...]
+
 _SIDE_ORDER = {"asgi": 0, "wsgi": 1}
 _AUTOMATIC = frozenset({"HEAD", "OPTIONS"})
 
@@ -164,9 +166,9 @@ class RouteTable:
 
     @staticmethod
     def _check_duplicates(specs: Sequence[RouteSpec]) -> None:
-        seen: dict[tuple[str, str], list[RouteSpec]] = {}
+        seen: dict[tuple[str, Identity], list[RouteSpec]] = {}
         for spec in specs:
-            key = (spec.entry.side, spec.pattern.canonical)
+            key = (spec.entry.side, spec.pattern.identity)
             for other in seen.get(key, []):
                 if _overlap(significant_methods(spec.entry.methods), significant_methods(other.entry.methods)):
                     raise DuplicateRouteError(
@@ -178,21 +180,19 @@ class RouteTable:
 
     @staticmethod
     def _mark_replaced(specs: list[RouteSpec]) -> list[RouteSpec]:
-        new_methods: dict[str, set[str] | None] = {}
+        new_methods: dict[Identity, set[str] | None] = {}
         for spec in specs:
             if spec.entry.side != "asgi":
                 continue
-            canonical = spec.pattern.canonical
-            methods = spec.entry.methods
-            if methods is None or new_methods.get(canonical, set()) is None:
-                new_methods[canonical] = None
-            else:
-                new_methods.setdefault(canonical, set()).update(_with_head(methods) or ())  # type: ignore[union-attr]
+            identity = spec.pattern.identity
+            methods = _with_head(spec.entry.methods)
+            covered = new_methods.get(identity, set())
+            new_methods[identity] = None if methods is None or covered is None else covered | methods
         result = []
         for spec in specs:
-            canonical = spec.pattern.canonical
-            if spec.entry.side == "wsgi" and canonical in new_methods:
-                covered = new_methods[canonical]
+            identity = spec.pattern.identity
+            if spec.entry.side == "wsgi" and identity in new_methods:
+                covered = new_methods[identity]
                 wanted = significant_methods(spec.entry.methods)
                 if covered is None or (wanted is not None and wanted <= covered):
                     spec = replace(spec, entry=replace(spec.entry, status="replaced"))

@@ -2,7 +2,8 @@
 
 Each rule keeps its own converters (its regex and `to_python`), so the table matches exactly
 what the legacy app would. Rules bound to a host or subdomain cannot be matched by path alone;
-they stay with the mount's prefix, which forwards them to the app.
+they stay with the mount's prefix, which forwards them to the app. Rules Werkzeug never matches
+for an HTTP request (`build_only`, `websocket`) are left out.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ def import_routes(app: Any, url_map: Any, mount_prefix: str) -> list[ImportedRou
     routes = []
     for rule in url_map.iter_rules():
         if rule.subdomain or rule.host:
+            continue
+        if rule.build_only or rule.websocket:
+            # Werkzeug never matches these for an HTTP request; a WSGI app cannot take a WebSocket.
             continue
         pattern, text = parse_werkzeug(rule.rule, rule._converters, mount_prefix=mount_prefix)
         methods = frozenset(rule.methods) if rule.methods is not None else None

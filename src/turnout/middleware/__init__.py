@@ -1,0 +1,3 @@
+"""Pure-ASGI middleware shared by both sides: request ids first; access logs, metrics and sessions later."""
+
+from __future__ import annotations

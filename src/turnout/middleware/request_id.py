@@ -1,0 +1,63 @@
+"""Give every request an id that both sides, the logs and the error pages share.
+
+A valid incoming `X-Request-ID` (1 to 128 characters of letters, digits and `._:-`) is reused,
+so ids set by a proxy carry through; anything else is replaced by a new random id. The id is:
+- in `scope["state"]["request_id"]` (`request.state.request_id` in new code);
+- in the `request_id` context variable, which is copied into the legacy thread with the rest
+  of the context, so legacy code and its log records can read it;
+- in the environ of legacy requests, as `HTTP_X_REQUEST_ID`;
+- in the `X-Request-ID` response header, and on turnout's error pages.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from contextvars import ContextVar
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id: ContextVar[str | None] = ContextVar("turnout_request_id", default=None)
+
+_VALID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
+_HEADER = b"x-request-id"
+
+
+class RequestIdMiddleware:
+    """Pure-ASGI middleware: reuse or make the request id, and send it back in `X-Request-ID`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        headers = scope["headers"]
+        for name, value in headers:
+            if name == _HEADER:
+                incoming = value
+                break
+        if incoming is not None and _VALID.fullmatch(incoming):
+            rid = incoming.decode("ascii")
+        else:
+            rid = uuid.uuid4().hex
+            # Legacy code reads the header from the environ: give it the id that was kept.
+            scope["headers"] = [(n, v) for n, v in headers if n != _HEADER] + [(_HEADER, rid.encode("ascii"))]
+        state = scope.get("state")
+        if state is None:
+            scope["state"] = state = {}
+        state["request_id"] = rid
+        token = request_id.set(rid)
+        header = (_HEADER, rid.encode("ascii"))
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id.reset(token)
