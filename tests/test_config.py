@@ -8,6 +8,7 @@ import pytest
 
 from tests.fixtures import isolated_imports, write_config, write_module
 from turnout import ConfigError, Turnout
+from turnout.bridge.options import LegacyLimits
 from turnout.config import (
     AppConfig,
     ASGIMountConfig,
@@ -33,12 +34,17 @@ FULL = """
     served_by_header = false
     shutdown_grace = 5
     debug = true
+    max_body_size = 1_000_000
 
     [[wsgi]]
     prefix = "/shop"
     app = "tests.fixtures.apps:legacy"
     name = "shop"
     threads = 4
+    queue = 0
+    queue_timeout = 0.5
+    timeout = 2
+    max_body_size = 1000
 
     [[wsgi]]
     prefix = "/plain"
@@ -56,8 +62,8 @@ FULL = """
     name = "item_v2"
 
     [[route]]
-    path = "/asgi"
-    endpoint = "tests.fixtures.apps:asgi_function"
+    path = "/hello"
+    endpoint = "tests.fixtures.apps:hello"
 """
 
 
@@ -70,24 +76,26 @@ def sandbox() -> Iterator[None]:
 def test_a_full_file_loads_into_dataclasses(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, FULL))
     assert config.server == ServerConfig(host="0.0.0.0", port=9000, workers=3, log_level="debug", reload=True)
-    assert config.app == AppConfig(served_by_header=False, shutdown_grace=5.0, debug=True)
+    assert config.app == AppConfig(served_by_header=False, shutdown_grace=5.0, debug=True, max_body_size=1_000_000)
+    shop_limits = LegacyLimits(threads=4, queue=0, queue_timeout=0.5, timeout=2.0, max_body_size=1000)
     assert config.wsgi == (
-        WSGIMountConfig("/shop", "tests.fixtures.apps:legacy", name="shop", threads=4, key="wsgi[0]"),
-        WSGIMountConfig("/plain", "tests.fixtures.apps:wsgi_function", name=None, threads=10, key="wsgi[1]"),
+        WSGIMountConfig("/shop", "tests.fixtures.apps:legacy", name="shop", limits=shop_limits, key="wsgi[0]"),
+        WSGIMountConfig("/plain", "tests.fixtures.apps:wsgi_function", name=None, limits=LegacyLimits(), key="wsgi[1]"),
     )
     assert config.asgi == (ASGIMountConfig("/api", "tests.fixtures.apps:api", name="api", key="asgi[0]"),)
     assert config.routes == (
         RouteConfig("/shop/items/{item_id:int}", "tests.fixtures.apps:item_v2", ("GET",), "item_v2", key="route[0]"),
-        RouteConfig("/asgi", "tests.fixtures.apps:asgi_function", None, None, key="route[1]"),
+        RouteConfig("/hello", "tests.fixtures.apps:hello", None, None, key="route[1]"),
     )
-    assert config.lines["wsgi[1].app"] == 22
+    assert config.lines["wsgi[1].app"] == 26
 
 
 def test_an_empty_file_gives_the_defaults(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, ""))
     assert config == TurnoutConfig(path=tmp_path / "turnout.toml")
     assert config.server == ServerConfig(host="127.0.0.1", port=8000, workers=1, log_level="info", reload=False)
-    assert config.app == AppConfig(served_by_header=True, shutdown_grace=30.0, debug=False)
+    assert config.app == AppConfig(served_by_header=True, shutdown_grace=30.0, debug=False, max_body_size=None)
+    assert (config.wsgi, config.asgi, config.routes) == ((), (), ())
 
 
 @pytest.mark.anyio
@@ -96,7 +104,10 @@ async def test_the_built_app_serves_every_declared_thing(tmp_path: Path) -> None
     assert app.debug
     assert app.router.shutdown_grace == 5.0
     assert [m.name for m in app.wsgi_mounts] == ["shop", "plain"]
-    assert [m.threads for m in app.wsgi_mounts] == [4, 10]
+    assert [m.limits for m in app.wsgi_mounts] == [
+        LegacyLimits(threads=4, queue=0, queue_timeout=0.5, timeout=2.0, max_body_size=1000),
+        LegacyLimits(),
+    ]
     async with client(app) as http:
         index = await http.get("/shop/")
         assert index.text == "legacy index"
@@ -104,15 +115,16 @@ async def test_the_built_app_serves_every_declared_thing(tmp_path: Path) -> None
         assert (await http.get("/shop/items/7")).json() == {"item": 7, "version": 2}
         assert (await http.get("/plain/anything")).text == "wsgi function"
         assert (await http.get("/api/hello")).text == "hello from the api"
-        assert (await http.get("/asgi")).text == "asgi function"
+        assert (await http.get("/hello")).text == "hello from the api"
         assert (await http.post("/shop/items/7")).status_code == 405
+        assert (await http.post("/plain/", content=b"x" * 2_000_000)).status_code == 413  # [app] max_body_size
 
 
 def test_mounts_are_defined_at_their_line_of_the_file(tmp_path: Path) -> None:
     path = write_config(tmp_path, FULL)
     app = build_app(load_config(path), Turnout)
     defined = {entry.owner: entry.defined_at for entry in app.table if entry.kind == "mount"}
-    assert defined == {"shop": f"{path}:13", "plain": f"{path}:19", "api": f"{path}:23"}
+    assert defined == {"shop": f"{path}:14", "plain": f"{path}:24", "api": f"{path}:28"}
 
 
 @pytest.mark.anyio
@@ -171,8 +183,8 @@ def test_a_file_that_is_not_utf8(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "where", "message"),
     [
-        ('[server]\nport = 8000\nhost = "x\n', ":3:", "invalid TOML: Illegal character '\\n' (at line 3, column 10)"),
-        ("[[wsgi]\n", ":1:", "invalid TOML: Expected ']]' at the end of an array declaration (at line 1, column 7)"),
+        ('[server]\nport = 8000\nhost = "x\n', ":3: ", "invalid TOML: Illegal character '\\n' (at line 3, column 10)"),
+        ("[[wsgi]\n", ":1: ", "invalid TOML: Expected ']]' at the end of an array declaration (at line 1, column 7)"),
         ("[server]\nport = ", ": ", "invalid TOML: Invalid value (at end of document)"),
     ],
 )
@@ -199,7 +211,12 @@ MISTAKES = {
         "unknown key 'thread'",
         "did you mean 'threads'? valid keys here: prefix, app, name, threads",
     ),
-    "unknown key, nothing close": ("[app]\nzzz = 1\n", ":2: key 'app.zzz'", "unknown key", "fix: valid keys here"),
+    "unknown key, nothing close": (
+        "[app]\nzzz = 1\n",
+        ":2: key 'app.zzz'",
+        "unknown key",
+        "valid keys here: served_by_header",
+    ),
     "nested table": ("[server.tls]\ncert = 'x'\n", ":1: key 'server.tls'", "unknown key 'tls'", "valid keys here"),
     "missing prefix": (
         '[[asgi]]\napp = "a:b"\n',
@@ -257,6 +274,24 @@ MISTAKES = {
         ":4: key 'wsgi[0].threads'",
         "must be at least 1, not 0",
         "threads = 10",
+    ),
+    "negative queue": (
+        '[[wsgi]]\nprefix = "/"\napp = "a:b"\nqueue = -1\n',
+        ":4: key 'wsgi[0].queue'",
+        "must be at least 0, not -1",
+        "queue = 64",
+    ),
+    "zero timeout": (
+        '[[wsgi]]\nprefix = "/"\napp = "a:b"\ntimeout = 0\n',
+        ":4: key 'wsgi[0].timeout'",
+        "must be more than 0, not 0",
+        "timeout = 30",
+    ),
+    "negative app body size": (
+        "[app]\nmax_body_size = -1\n",
+        ":2: key 'app.max_body_size'",
+        "must be at least 0, not -1",
+        "max_body_size = 10_485_760",
     ),
     "negative grace": ("[app]\nshutdown_grace = -1\n", ":2:", "must be at least 0, not -1", "shutdown_grace = 30"),
     "nan grace": ("[app]\nshutdown_grace = nan\n", ":2:", "must be at least 0, not nan", "shutdown_grace = 30"),
@@ -402,6 +437,18 @@ BUILD_MISTAKES = {
         ":3: key 'route[0].endpoint'",
         "is a int object, which is not callable, not an endpoint",
         "async def endpoint(request) -> Response",
+    ),
+    "ASGI function for a route": (
+        '[[route]]\npath = "/"\nendpoint = "tests.fixtures.apps:asgi_function"\n',
+        ":3:",
+        "is an ASGI app, not an endpoint",
+        "mount it under [[asgi]] instead, or make it async def endpoint(request)",
+    ),
+    "WSGI function for a route": (
+        '[[route]]\npath = "/"\nendpoint = "tests.fixtures.apps:wsgi_function"\n',
+        ":3:",
+        "is a WSGI app, not an endpoint",
+        "mount it under [[wsgi]] instead",
     ),
     "WSGI app for a route": (
         '[[route]]\npath = "/"\nendpoint = "tests.fixtures.apps:legacy"\n',

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from turnout.bridge.options import LegacyLimits
 from turnout.exceptions import ConfigError, ImportStringError, PatternError
-from turnout.importer import import_from_string, is_asgi_app, is_wsgi_app
+from turnout.importer import import_from_string, is_asgi_app, is_wsgi_app, takes_positional
 from turnout.routing.pattern import parse_prefix, parse_starlette
 
 if TYPE_CHECKING:
@@ -508,11 +508,14 @@ def _describe(obj: object) -> str:
 
 
 def _is_endpoint(obj: object) -> bool:
-    # What Starlette's `Route` accepts: a request function or method, else an ASGI app or endpoint class.
+    # What Starlette's `Route` accepts: a function or method taking the request, else an ASGI app
+    # (an instance, not a function) or an endpoint class.
     handler = obj
     while isinstance(handler, functools.partial):
         handler = handler.func
-    return inspect.isfunction(handler) or inspect.ismethod(handler) or inspect.isclass(obj) or is_asgi_app(obj)
+    if inspect.isfunction(handler) or inspect.ismethod(handler):
+        return takes_positional(obj, 1)
+    return inspect.isclass(obj) or is_asgi_app(obj)
 
 
 def _on_sys_path(directory: Path) -> None:
@@ -571,11 +574,12 @@ def build_app(config: TurnoutConfig, cls: type[Turnout]) -> Turnout:
         key = f"{route.key}.endpoint"
         endpoint = _import(config, key, route.endpoint)
         if not _is_endpoint(endpoint):
-            fix = (
-                "mount it under [[wsgi]] instead"
-                if is_wsgi_app(endpoint)
-                else "point it at an endpoint: async def endpoint(request) -> Response"
-            )
+            if is_wsgi_app(endpoint):
+                fix = "mount it under [[wsgi]] instead"
+            elif is_asgi_app(endpoint):
+                fix = "mount it under [[asgi]] instead, or make it async def endpoint(request) -> Response"
+            else:
+                fix = "point it at an endpoint: async def endpoint(request) -> Response"
             raise config.error(f"{route.endpoint!r} is {_describe(endpoint)}, not an endpoint", key=key, fix=fix)
         methods = list(route.methods) if route.methods is not None else None
         app.add_route(route.path, endpoint, methods=methods, name=route.name)

@@ -77,7 +77,8 @@ def _did_you_mean(name: str, owner: object) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _takes_positional(obj: object, count: int) -> bool:
+def takes_positional(obj: object, count: int) -> bool:
+    """Whether `obj` can be called with `count` positional arguments, as far as its signature tells."""
     try:
         signature = inspect.signature(obj)  # type: ignore[arg-type]
     except (TypeError, ValueError):  # builtins and C callables without a signature
@@ -103,7 +104,7 @@ def is_asgi_app(obj: object) -> TypeGuard[ASGIApp]:
 
     A coroutine function, or an object whose `__call__` is one (a Starlette or FastAPI instance).
     """
-    return _is_async_callable(obj) and _takes_positional(obj, 3)
+    return _is_async_callable(obj) and takes_positional(obj, 3)
 
 
 def is_wsgi_app(obj: object) -> TypeGuard[WSGIApp]:
@@ -112,7 +113,7 @@ def is_wsgi_app(obj: object) -> TypeGuard[WSGIApp]:
     A function, or an object whose `__call__` takes those two (a Flask instance). A class is
     refused even though PEP 3333 allows one: naming `Flask` instead of `app` is the likelier case.
     """
-    return callable(obj) and not inspect.isclass(obj) and not _is_async_callable(obj) and _takes_positional(obj, 2)
+    return callable(obj) and not inspect.isclass(obj) and not _is_async_callable(obj) and takes_positional(obj, 2)
 
 
-__all__ = ["import_from_string", "is_asgi_app", "is_wsgi_app"]
+__all__ = ["import_from_string", "is_asgi_app", "is_wsgi_app", "takes_positional"]

@@ -31,12 +31,13 @@ from turnout.lifespan import Lifespan
 
 @contextlib.asynccontextmanager
 async def client(
-    app: ASGIApp, *, base_url: str = "http://testserver", **kwargs: Any
+    app: ASGIApp, *, base_url: str = "http://testserver", raise_app_exceptions: bool = True, **kwargs: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An `httpx.AsyncClient` over `app` (no server), with the app's lifespan run around it.
 
     `ASGITransport` buffers whole bodies and never disconnects: use `run_server` to test
-    streaming and disconnects.
+    streaming and disconnects. With `raise_app_exceptions=False`, an exception that the app lets
+    out reaches the client as the 500 response the app sent, instead of being raised in the test.
     """
     state: dict[str, Any] = {}
 
@@ -47,7 +48,7 @@ async def client(
         await app(scope, receive, send)
 
     async with Lifespan(app, state=state):
-        transport = httpx.ASGITransport(app=with_state)
+        transport = httpx.ASGITransport(app=with_state, raise_app_exceptions=raise_app_exceptions)
         async with httpx.AsyncClient(transport=transport, base_url=base_url, **kwargs) as http:
             yield http
 

@@ -23,7 +23,7 @@ CONCURRENT = 25
 
 
 def logs_in(visitor: int) -> bool:
-    return visitor % 2 == 0
+    return visitor % 5 == 0
 
 
 def expected_cart(visitor: int) -> tuple[int, int]:

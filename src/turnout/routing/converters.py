@@ -80,7 +80,7 @@ def from_starlette(name: str) -> Converter:
     from starlette.convertors import CONVERTOR_TYPES
 
     convertor = CONVERTOR_TYPES[name]
-    spans = name == "path" or "/" in convertor.regex
+    spans = name == "path" or may_match_slash(convertor.regex)
     rank, order = _ranked(name, name, spans)
     return Converter(name, convertor.regex, convertor.convert, spans, rank, order)
 
