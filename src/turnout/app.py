@@ -20,6 +20,7 @@ from turnout._types import WSGIApp
 from turnout.bridge.mount import LegacyLimits, WSGIMount
 from turnout.errors import http_exception_handler, server_error_handler
 from turnout.lifespan import Lifespan as LifespanDriver
+from turnout.middleware.proxy_headers import DEFAULT_TRUSTED, ProxyHeadersMiddleware
 from turnout.middleware.request_id import RequestIdMiddleware
 from turnout.routing.paths import BadPath, raw_route_path, split_path
 from turnout.routing.pattern import parse_prefix, parse_starlette
@@ -233,6 +234,7 @@ class Turnout(Starlette):
         *,
         served_by_header: bool = True,
         shutdown_grace: float = SHUTDOWN_GRACE,
+        trusted_proxies: Sequence[str] = DEFAULT_TRUSTED,
         max_body_size: int | None = None,
     ) -> None:
         handlers: dict[Any, ExceptionHandler] = {HTTPException: http_exception_handler, 500: server_error_handler}
@@ -240,6 +242,7 @@ class Turnout(Starlette):
         super().__init__(debug=debug, middleware=middleware, exception_handlers=handlers, max_body_size=max_body_size)
         self.router = TableRouter(lifespan=lifespan, served_by_header=served_by_header, shutdown_grace=shutdown_grace)
         self.served_by_header = served_by_header
+        self.trusted_proxies = tuple(trusted_proxies)
         for route in routes or []:
             if isinstance(route, Route):
                 self._add_native(route)
@@ -250,7 +253,10 @@ class Turnout(Starlette):
 
     def build_middleware_stack(self) -> ASGIApp:
         # The request id comes first, so that every response has it, a 500 page included.
-        return RequestIdMiddleware(super().build_middleware_stack())
+        app = super().build_middleware_stack()
+        if self.trusted_proxies:
+            app = ProxyHeadersMiddleware(app, trusted=self.trusted_proxies)
+        return RequestIdMiddleware(app)
 
     # -- registering ------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from turnout.testing import client
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-ADDED_BY_TURNOUT = {"x-served-by"}
+ADDED_BY_TURNOUT = {"x-served-by", "x-request-id"}
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +67,8 @@ def headers_of(response: httpx.Response) -> list[tuple[str, str]]:
 
 
 def assert_same(direct: httpx.Response, mounted: httpx.Response) -> None:
-    assert "x-served-by" not in direct.headers
+    assert not ADDED_BY_TURNOUT & set(direct.headers)
+    assert ADDED_BY_TURNOUT <= set(mounted.headers)
     assert mounted.headers["x-served-by"] == "wsgi:shop"
     assert mounted.status_code == direct.status_code
     assert mounted.content == direct.content
