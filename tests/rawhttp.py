@@ -13,14 +13,17 @@ def send_raw(base_url: str, data: bytes, *, timeout: float = 5.0, close_after_se
     assert parts.hostname == "127.0.0.1" and parts.port is not None
     deadline = time.monotonic() + timeout
     with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
-        sock.sendall(data)
+        try:
+            sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server refused before it had read everything: read what it said
         if close_after_send:
             return b""
         chunks = []
         while time.monotonic() < deadline:
             try:
                 chunk = sock.recv(65536)
-            except TimeoutError:
+            except (TimeoutError, ConnectionResetError):
                 break
             if not chunk:
                 break

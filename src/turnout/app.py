@@ -20,6 +20,7 @@ from turnout._types import WSGIApp
 from turnout.bridge.mount import LegacyLimits, WSGIMount
 from turnout.errors import http_exception_handler, server_error_handler
 from turnout.lifespan import Lifespan as LifespanDriver
+from turnout.middleware.framing import FramingGuard
 from turnout.middleware.proxy_headers import DEFAULT_TRUSTED, ProxyHeadersMiddleware
 from turnout.middleware.request_id import RequestIdMiddleware
 from turnout.routing.paths import BadPath, raw_route_path, split_path
@@ -253,7 +254,7 @@ class Turnout(Starlette):
 
     def build_middleware_stack(self) -> ASGIApp:
         # The request id comes first, so that every response has it, a 500 page included.
-        app = super().build_middleware_stack()
+        app = FramingGuard(super().build_middleware_stack())
         if self.trusted_proxies:
             app = ProxyHeadersMiddleware(app, trusted=self.trusted_proxies)
         return RequestIdMiddleware(app)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import html
 from collections import deque
 from html.parser import HTMLParser
-from pathlib import Path
+from importlib import resources
 
 import httpx
 import pytest
@@ -16,7 +16,7 @@ from turnout.demo.shop import DEMO_PASSWORD, DEMO_USER, create_shop
 from turnout.lifespan import Lifespan
 from turnout.testing import client
 
-CSS = Path(__file__).parents[2] / "src" / "turnout" / "demo" / "static" / "shop.css"
+CSS = resources.files("turnout.demo") / "static" / "shop.css"
 
 
 async def log_in(http: httpx.AsyncClient, password: str = DEMO_PASSWORD) -> httpx.Response:

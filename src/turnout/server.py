@@ -1,0 +1,99 @@
+"""Uvicorn, as `turnout serve` runs it: a header-read deadline and shutdown within a grace period.
+
+Uvicorn 0.54 has no deadline for reading a request's headers: a client that sends part of its
+headers and then nothing (slowloris) keeps the connection open, because the keep-alive timer
+stops at the first byte. The protocols here add one: a connection that has not finished sending
+the headers of its next request within `TURNOUT_HEADER_TIMEOUT` seconds (default 30, as Granian)
+is closed. They are Uvicorn's own protocols otherwise; with plain `uvicorn`, pass
+`--http turnout.server:HttpToolsProtocol` (or `H11Protocol`) to get them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any
+
+from uvicorn.protocols.http.h11_impl import H11Protocol as _H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _HttpToolsProtocol
+
+logger = logging.getLogger("turnout.server")
+
+DEFAULT_HEADER_TIMEOUT = 30.0
+HEADER_TIMEOUT_VARIABLE = "TURNOUT_HEADER_TIMEOUT"
+
+
+def header_timeout() -> float:
+    """The header-read deadline, from the environment (so that worker processes see it too)."""
+    return float(os.environ.get(HEADER_TIMEOUT_VARIABLE, DEFAULT_HEADER_TIMEOUT))
+
+
+class _HeaderDeadline:
+    """Close a connection that takes longer than the deadline to send a request's headers."""
+
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    cycle: Any
+    _deadline: asyncio.TimerHandle | None = None
+    _seen_cycle: Any = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)  # type: ignore[misc]
+        cycle = self.cycle
+        if cycle is not None and cycle is not self._seen_cycle:
+            # The headers of a new request are in.
+            self._seen_cycle = cycle
+            self._disarm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]
+        if not self.transport.is_closing():
+            self._arm()  # the next request's headers are due
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(header_timeout(), self._expire)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        self._deadline = None
+        cycle = self.cycle
+        if cycle is not None and cycle is self._seen_cycle and not cycle.response_complete:
+            return  # a request is being served: its own timeout applies
+        logger.debug("closing a connection that did not send its headers within %ss", header_timeout())
+        self.transport.close()
+
+
+class H11Protocol(_HeaderDeadline, _H11Protocol):  # type: ignore[misc]
+    """Uvicorn's h11 protocol with a header-read deadline."""
+
+
+class HttpToolsProtocol(_HeaderDeadline, _HttpToolsProtocol):  # type: ignore[misc]
+    """Uvicorn's httptools protocol with a header-read deadline."""
+
+
+PROTOCOLS: dict[str, type[asyncio.Protocol]] = {"h11": H11Protocol, "httptools": HttpToolsProtocol}
+
+
+def protocol(parser: str = "auto") -> type[asyncio.Protocol]:
+    """The protocol class for `parser` (`"auto"` picks httptools when it is installed, as Uvicorn does)."""
+    if parser == "auto":
+        try:
+            import httptools  # noqa: F401
+        except ImportError:  # pragma: no cover - uvicorn[standard] brings httptools
+            return H11Protocol
+        return HttpToolsProtocol
+    return PROTOCOLS[parser]
