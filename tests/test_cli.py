@@ -234,7 +234,7 @@ def test_serve_prints_the_table_and_address_then_runs_the_app(
     assert out.endswith("\nturnout: serving on http://127.0.0.1:8765\n")
     [(app, options)] = fake_run.calls
     assert isinstance(app, Turnout)
-    assert options == {"host": "127.0.0.1", "port": 8765, "log_level": "warning"}
+    assert options == {"host": "127.0.0.1", "port": 8765, "log_level": "warning", "proxy_headers": False}
 
 
 def test_flags_override_the_file(project: Path, fake_run: FakeRun, capsys: pytest.CaptureFixture[str]) -> None:
@@ -242,7 +242,7 @@ def test_flags_override_the_file(project: Path, fake_run: FakeRun, capsys: pytes
     assert capsys.readouterr().out.endswith("turnout: serving on http://[::1]:9001\n")
     [(app, options)] = fake_run.calls
     assert isinstance(app, Turnout)
-    assert options == {"host": "::1", "port": 9001, "log_level": "debug"}
+    assert options == {"host": "::1", "port": 9001, "log_level": "debug", "proxy_headers": False}
 
 
 def test_workers_serve_the_factory(project: Path, fake_run: FakeRun) -> None:
@@ -257,6 +257,7 @@ def test_workers_serve_the_factory(project: Path, fake_run: FakeRun) -> None:
         "reload": False,
         "reload_dirs": None,
         "log_level": "warning",
+        "proxy_headers": False,
     }
     assert os.environ[CONFIG_ENV] == str(project.resolve())
 

@@ -35,6 +35,7 @@ FULL = """
     shutdown_grace = 5
     debug = true
     max_body_size = 1_000_000
+    trusted_proxies = ["10.0.0.0/8", "*"]
 
     [[wsgi]]
     prefix = "/shop"
@@ -76,7 +77,13 @@ def sandbox() -> Iterator[None]:
 def test_a_full_file_loads_into_dataclasses(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, FULL))
     assert config.server == ServerConfig(host="0.0.0.0", port=9000, workers=3, log_level="debug", reload=True)
-    assert config.app == AppConfig(served_by_header=False, shutdown_grace=5.0, debug=True, max_body_size=1_000_000)
+    assert config.app == AppConfig(
+        served_by_header=False,
+        shutdown_grace=5.0,
+        debug=True,
+        max_body_size=1_000_000,
+        trusted_proxies=("10.0.0.0/8", "*"),
+    )
     shop_limits = LegacyLimits(threads=4, queue=0, queue_timeout=0.5, timeout=2.0, max_body_size=1000)
     assert config.wsgi == (
         WSGIMountConfig("/shop", "tests.fixtures.apps:legacy", name="shop", limits=shop_limits, key="wsgi[0]"),
@@ -87,14 +94,20 @@ def test_a_full_file_loads_into_dataclasses(tmp_path: Path) -> None:
         RouteConfig("/shop/items/{item_id:int}", "tests.fixtures.apps:item_v2", ("GET",), "item_v2", key="route[0]"),
         RouteConfig("/hello", "tests.fixtures.apps:hello", None, None, key="route[1]"),
     )
-    assert config.lines["wsgi[1].app"] == 26
+    assert config.lines["wsgi[1].app"] == 27
 
 
 def test_an_empty_file_gives_the_defaults(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, ""))
     assert config == TurnoutConfig(path=tmp_path / "turnout.toml")
     assert config.server == ServerConfig(host="127.0.0.1", port=8000, workers=1, log_level="info", reload=False)
-    assert config.app == AppConfig(served_by_header=True, shutdown_grace=30.0, debug=False, max_body_size=None)
+    assert config.app == AppConfig(
+        served_by_header=True,
+        shutdown_grace=30.0,
+        debug=False,
+        max_body_size=None,
+        trusted_proxies=("127.0.0.1", "::1"),
+    )
     assert (config.wsgi, config.asgi, config.routes) == ((), (), ())
 
 
@@ -103,6 +116,7 @@ async def test_the_built_app_serves_every_declared_thing(tmp_path: Path) -> None
     app = Turnout.from_config(write_config(tmp_path, FULL))
     assert app.debug
     assert app.router.shutdown_grace == 5.0
+    assert app.trusted_proxies == ("10.0.0.0/8", "*")
     assert [m.name for m in app.wsgi_mounts] == ["shop", "plain"]
     assert [m.limits for m in app.wsgi_mounts] == [
         LegacyLimits(threads=4, queue=0, queue_timeout=0.5, timeout=2.0, max_body_size=1000),
@@ -124,7 +138,7 @@ def test_mounts_are_defined_at_their_line_of_the_file(tmp_path: Path) -> None:
     path = write_config(tmp_path, FULL)
     app = build_app(load_config(path), Turnout)
     defined = {entry.owner: entry.defined_at for entry in app.table if entry.kind == "mount"}
-    assert defined == {"shop": f"{path}:14", "plain": f"{path}:24", "api": f"{path}:28"}
+    assert defined == {"shop": f"{path}:15", "plain": f"{path}:25", "api": f"{path}:29"}
 
 
 @pytest.mark.anyio
@@ -340,8 +354,14 @@ MISTAKES = {
     "a method that is not a string": (
         '[[route]]\npath = "/"\nendpoint = "a:b"\nmethods = [1]\n',
         ":4:",
-        "an integer is not an HTTP method",
+        "must be an array of strings, but holds an integer",
         'methods = ["GET", "POST"]',
+    ),
+    "a proxy that is not an address": (
+        '[app]\ntrusted_proxies = ["10.0.0.0/8", "proxy.local"]\n',
+        ":2: key 'app.trusted_proxies'",
+        "'proxy.local' is not an IP address or network",
+        'or "*" for any peer: trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]',
     ),
     "a method with a space": (
         '[[route]]\npath = "/"\nendpoint = "a:b"\nmethods = ["GET POST"]\n',

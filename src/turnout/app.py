@@ -71,10 +71,9 @@ def _with_header(send: Send, header: tuple[bytes, bytes]) -> Send:
 def _caller() -> str | None:
     """`file:line` of the user's code that called into turnout."""
     frame = inspect.currentframe()
-    here = Path(__file__).parent
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not filename.startswith(str(here)) and "contextlib" not in filename:
+        if filename != __file__ and "contextlib" not in filename:
             return f"{filename}:{frame.f_lineno}"
         frame = frame.f_back
     return None  # pragma: no cover

@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -112,6 +113,8 @@ def _serve(args: argparse.Namespace) -> int:
     # Built and printed before Uvicorn starts, so a duplicate route fails here, in one clear message.
     print(app.table.format())
     print(f"\nturnout: serving on {_url(host, port)}", flush=True)
+    # Uvicorn's own X-Forwarded-* handling is off: the app's `trusted_proxies` decides, for both sides.
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "proxy_headers": False}
     if workers > 1 or reload:
         # Each worker, and each reload, is a fresh process: it rebuilds the app from the file.
         if path is None:
@@ -119,18 +122,9 @@ def _serve(args: argparse.Namespace) -> int:
         else:
             os.environ[CONFIG_ENV] = str(path.resolve())
         reload_dirs = [str(path.resolve().parent)] if reload and path is not None else None
-        uvicorn.run(
-            FACTORY,
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            reload=reload,
-            reload_dirs=reload_dirs,
-            log_level=log_level,
-        )
+        uvicorn.run(FACTORY, factory=True, workers=workers, reload=reload, reload_dirs=reload_dirs, **options)
     else:
-        uvicorn.run(app, host=host, port=port, log_level=log_level)
+        uvicorn.run(app, **options)
     return 0
 
 

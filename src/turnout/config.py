@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import ipaddress
 import re
 import sys
 import tomllib
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from turnout.bridge.options import LegacyLimits
 from turnout.exceptions import ConfigError, ImportStringError, PatternError
 from turnout.importer import import_from_string, is_asgi_app, is_wsgi_app, takes_positional
+from turnout.middleware.proxy_headers import DEFAULT_TRUSTED
 from turnout.routing.pattern import parse_prefix, parse_starlette
 
 if TYPE_CHECKING:
@@ -54,6 +56,7 @@ class AppConfig:
     shutdown_grace: float = SHUTDOWN_GRACE
     debug: bool = False
     max_body_size: int | None = None
+    trusted_proxies: tuple[str, ...] = DEFAULT_TRUSTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,11 +150,19 @@ def locate_keys(text: str) -> dict[str, int]:
     return lines
 
 
+def _parent_key(key: str) -> str:
+    """`wsgi[0].app` -> `wsgi[0]` -> `wsgi` -> `""`."""
+    if "." in key:
+        return key.rpartition(".")[0]
+    return key.partition("[")[0] if "[" in key else ""
+
+
 def _where(path: Path, lines: Mapping[str, int], key: str | None) -> str:
+    # A key the scan did not find (written inline, say) falls back to the line of its table.
     while key:
         if key in lines:
             return f"{path}:{lines[key]}"
-        key = key.rpartition(".")[0] if "." in key else key.partition("[")[0] if "[" in key else ""
+        key = _parent_key(key)
     return str(path)
 
 
@@ -253,6 +264,19 @@ class _Table:
             raise self.config.error(f"must be {bound}, not {value}", key=self.child(name), fix=f"write it as {example}")
         return float(value)
 
+    def strings(self, name: str, example: str) -> list[str] | None:
+        value = self.get(name, (list,), "an array of strings", example)
+        if value is _MISSING:
+            return None
+        for item in value:
+            if not isinstance(item, str):
+                raise self.config.error(
+                    f"must be an array of strings, but holds {_toml_type(item)}",
+                    key=self.child(name),
+                    fix=f"write it as {example}",
+                )
+        return list(value)
+
     def boolean(self, name: str, default: bool) -> bool:
         value = self.get(name, (bool,), "true or false", f"{name} = {str(default).lower()}")
         return default if value is _MISSING else bool(value)
@@ -274,7 +298,7 @@ def _unknown_key(config: TurnoutConfig, key: str, name: str, allowed: tuple[str,
 
 _TOP = ("server", "app", "wsgi", "asgi", "route")
 _SERVER = ("host", "port", "workers", "log_level", "reload")
-_APP = ("served_by_header", "shutdown_grace", "debug", "max_body_size")
+_APP = ("served_by_header", "shutdown_grace", "debug", "max_body_size", "trusted_proxies")
 _WSGI = ("prefix", "app", "name", "threads", "queue", "queue_timeout", "timeout", "max_body_size")
 _ASGI = ("prefix", "app", "name")
 _ROUTE = ("path", "endpoint", "methods", "name")
@@ -323,7 +347,27 @@ def _read_app(config: TurnoutConfig, data: dict[str, Any]) -> AppConfig:
         shutdown_grace=table.number("shutdown_grace", defaults.shutdown_grace, minimum=0),
         debug=table.boolean("debug", defaults.debug),
         max_body_size=table.optional_integer("max_body_size", "max_body_size = 10_485_760", minimum=0),
+        trusted_proxies=_trusted_proxies(config, table),
     )
+
+
+def _trusted_proxies(config: TurnoutConfig, table: _Table) -> tuple[str, ...]:
+    example = 'trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]'
+    proxies = table.strings("trusted_proxies", example)
+    if proxies is None:
+        return DEFAULT_TRUSTED
+    for proxy in proxies:
+        if proxy == "*":
+            continue
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise config.error(
+                f"{proxy!r} is not an IP address or network",
+                key=table.child("trusted_proxies"),
+                fix=f'write addresses or networks, or "*" for any peer: {example}',
+            ) from None
+    return tuple(proxies)
 
 
 def _prefix(config: TurnoutConfig, table: _Table) -> str:
@@ -382,17 +426,16 @@ _METHOD = re.compile(r"[A-Za-z]+")
 
 def _methods(config: TurnoutConfig, table: _Table) -> tuple[str, ...] | None:
     example = 'methods = ["GET", "POST"]'
-    value = table.get("methods", (list,), "an array of strings", example)
-    if value is _MISSING:
+    methods = table.strings("methods", example)
+    if methods is None:
         return None
     key = table.child("methods")
-    if not value:
+    if not methods:
         raise config.error("cannot be empty", key=key, fix=f"leave it out to serve GET, or write {example}")
-    for method in value:
-        if not isinstance(method, str) or not _METHOD.fullmatch(method):
-            shown = repr(method) if isinstance(method, str) else _toml_type(method)
-            raise config.error(f"{shown} is not an HTTP method", key=key, fix=f"write it as {example}")
-    return tuple(method.upper() for method in value)
+    for method in methods:
+        if not _METHOD.fullmatch(method):
+            raise config.error(f"{method!r} is not an HTTP method", key=key, fix=f"write it as {example}")
+    return tuple(method.upper() for method in methods)
 
 
 def _read_routes(config: TurnoutConfig, data: dict[str, Any]) -> tuple[RouteConfig, ...]:
@@ -537,6 +580,7 @@ def build_app(config: TurnoutConfig, cls: type[Turnout]) -> Turnout:
         served_by_header=config.app.served_by_header,
         shutdown_grace=config.app.shutdown_grace,
         max_body_size=config.app.max_body_size,
+        trusted_proxies=config.app.trusted_proxies,
     )
     for wsgi in config.wsgi:
         key = f"{wsgi.key}.app"

@@ -10,7 +10,7 @@ one (in a2wsgi 1.10):
 - leaves `wsgi.input_terminated` unset, so Werkzeug reads a chunked upload as empty.
 Here `SCRIPT_NAME` and `PATH_INFO` come from the raw path split at the mount's segments, header
 names with an underscore are dropped (as gunicorn does since 22.0), and `wsgi.input` ends
-exactly where the body ends, so `wsgi.input_terminated` is set.
+exactly where the body ends, so `wsgi.input_terminated` is set for a body sent without a length.
 """
 
 from __future__ import annotations
@@ -69,7 +69,6 @@ def build_environ(scope: Scope, *, script_name: str, path_info: str, body: Any) 
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scheme,
         "wsgi.input": body,
-        "wsgi.input_terminated": True,
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": True,
         "wsgi.multiprocess": True,
@@ -88,4 +87,8 @@ def build_environ(scope: Scope, *, script_name: str, path_info: str, body: Any) 
         if key in environ:
             text = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + text
         environ[key] = text
+    if "HTTP_TRANSFER_ENCODING" in environ and "CONTENT_LENGTH" not in environ:
+        # A chunked body: no length to read up to, so tell the app that the input ends on its own.
+        # (With a length, apps read `read(n)` up to it, which is all wsgiref's validator allows.)
+        environ["wsgi.input_terminated"] = True
     return environ
