@@ -18,6 +18,7 @@ from tests.fixtures import isolated_imports, write_config, write_module
 from turnout import Turnout, __version__
 from turnout._serve import CONFIG_ENV, FACTORY, create_app
 from turnout.cli import main
+from turnout.server import HttpToolsProtocol
 from turnout.testing import free_port
 
 CONFIG = """
@@ -224,6 +225,10 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 # -- turnout serve, without a server --------------------------------------------------------
 
 
+# Always: turnout's proxy handling instead of Uvicorn's, the header deadline, the grace period.
+SERVER_OPTIONS = {"proxy_headers": False, "http": HttpToolsProtocol, "timeout_graceful_shutdown": 30.0}
+
+
 def test_serve_prints_the_table_and_address_then_runs_the_app(
     project: Path, fake_run: FakeRun, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -234,7 +239,7 @@ def test_serve_prints_the_table_and_address_then_runs_the_app(
     assert out.endswith("\nturnout: serving on http://127.0.0.1:8765\n")
     [(app, options)] = fake_run.calls
     assert isinstance(app, Turnout)
-    assert options == {"host": "127.0.0.1", "port": 8765, "log_level": "warning", "proxy_headers": False}
+    assert options == {"host": "127.0.0.1", "port": 8765, "log_level": "warning", **SERVER_OPTIONS}
 
 
 def test_flags_override_the_file(project: Path, fake_run: FakeRun, capsys: pytest.CaptureFixture[str]) -> None:
@@ -242,7 +247,7 @@ def test_flags_override_the_file(project: Path, fake_run: FakeRun, capsys: pytes
     assert capsys.readouterr().out.endswith("turnout: serving on http://[::1]:9001\n")
     [(app, options)] = fake_run.calls
     assert isinstance(app, Turnout)
-    assert options == {"host": "::1", "port": 9001, "log_level": "debug", "proxy_headers": False}
+    assert options == {"host": "::1", "port": 9001, "log_level": "debug", **SERVER_OPTIONS}
 
 
 def test_workers_serve_the_factory(project: Path, fake_run: FakeRun) -> None:
@@ -257,7 +262,7 @@ def test_workers_serve_the_factory(project: Path, fake_run: FakeRun) -> None:
         "reload": False,
         "reload_dirs": None,
         "log_level": "warning",
-        "proxy_headers": False,
+        **SERVER_OPTIONS,
     }
     assert os.environ[CONFIG_ENV] == str(project.resolve())
 

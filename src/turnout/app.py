@@ -32,6 +32,7 @@ logger = logging.getLogger("turnout")
 
 F = TypeVar("F", bound=Callable[..., Any])
 SHUTDOWN_GRACE = 30.0
+POOL_DRAIN = 1.0
 
 
 class NativeRoute:
@@ -131,7 +132,9 @@ class TableRouter(Router):
             for asgi_mount in self.asgi_mounts:
                 await stack.enter_async_context(LifespanDriver(asgi_mount.app))
             for mount in self.wsgi_mounts:
-                stack.push_async_callback(mount.shutdown, self.shutdown_grace)
+                # The server has already given in-flight requests the grace period before the
+                # lifespan ends: what still runs now is stuck, and its threads are daemons.
+                stack.push_async_callback(mount.shutdown, min(self.shutdown_grace, POOL_DRAIN))
             if self._user_lifespan is not None:
                 state = await stack.enter_async_context(self._user_lifespan(app))
                 yield state
@@ -253,7 +256,7 @@ class Turnout(Starlette):
 
     def build_middleware_stack(self) -> ASGIApp:
         # The request id comes first, so that every response has it, a 500 page included.
-        app = FramingGuard(super().build_middleware_stack())
+        app: ASGIApp = FramingGuard(super().build_middleware_stack())
         if self.trusted_proxies:
             app = ProxyHeadersMiddleware(app, trusted=self.trusted_proxies)
         return RequestIdMiddleware(app)

@@ -25,6 +25,7 @@ from turnout._serve import CONFIG_ENV, FACTORY, load_demo
 from turnout.app import Turnout
 from turnout.config import CONFIG_FILE, LOG_LEVELS, ServerConfig, build_app, load_config
 from turnout.exceptions import TurnoutError
+from turnout.server import HEADER_TIMEOUT_VARIABLE, protocol
 
 EXIT_USAGE = 2
 
@@ -114,7 +115,17 @@ def _serve(args: argparse.Namespace) -> int:
     print(app.table.format())
     print(f"\nturnout: serving on {_url(host, port)}", flush=True)
     # Uvicorn's own X-Forwarded-* handling is off: the app's `trusted_proxies` decides, for both sides.
-    options: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "proxy_headers": False}
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "proxy_headers": False,
+        # Uvicorn's protocols with a deadline for reading a request's headers (see turnout.server).
+        "http": protocol(),
+        # In-flight requests get the grace period at SIGTERM or Ctrl-C; then the process exits.
+        "timeout_graceful_shutdown": app.router.shutdown_grace,
+    }
+    os.environ[HEADER_TIMEOUT_VARIABLE] = str(server.header_timeout)
     if workers > 1 or reload:
         # Each worker, and each reload, is a fresh process: it rebuilds the app from the file.
         if path is None:

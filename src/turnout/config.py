@@ -28,6 +28,7 @@ from turnout.exceptions import ConfigError, ImportStringError, PatternError
 from turnout.importer import import_from_string, is_asgi_app, is_wsgi_app, takes_positional
 from turnout.middleware.proxy_headers import DEFAULT_TRUSTED
 from turnout.routing.pattern import parse_prefix, parse_starlette
+from turnout.server import DEFAULT_HEADER_TIMEOUT
 
 if TYPE_CHECKING:
     from turnout.app import Turnout
@@ -46,6 +47,7 @@ class ServerConfig:
     workers: int = 1
     log_level: str = "info"
     reload: bool = False
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +299,7 @@ def _unknown_key(config: TurnoutConfig, key: str, name: str, allowed: tuple[str,
 
 
 _TOP = ("server", "app", "wsgi", "asgi", "route")
-_SERVER = ("host", "port", "workers", "log_level", "reload")
+_SERVER = ("host", "port", "workers", "log_level", "reload", "header_timeout")
 _APP = ("served_by_header", "shutdown_grace", "debug", "max_body_size", "trusted_proxies")
 _WSGI = ("prefix", "app", "name", "threads", "queue", "queue_timeout", "timeout", "max_body_size")
 _ASGI = ("prefix", "app", "name")
@@ -336,6 +338,7 @@ def _read_server(config: TurnoutConfig, data: dict[str, Any]) -> ServerConfig:
         workers=table.integer("workers", defaults.workers, minimum=1),
         log_level=log_level,
         reload=table.boolean("reload", defaults.reload),
+        header_timeout=table.number("header_timeout", defaults.header_timeout, minimum=0, inclusive=False),
     )
 
 

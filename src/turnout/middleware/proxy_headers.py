@@ -28,15 +28,22 @@ class TrustedProxies:
         entries = list(entries)
         self.any = "*" in entries
         self.networks = [ipaddress.ip_network(e, strict=False) for e in entries if e != "*"]
+        self._known: dict[object, bool] = {}
 
     def __contains__(self, host: object) -> bool:
         if self.any:
             return True
-        try:
-            address = ipaddress.ip_address(str(host))
-        except ValueError:
-            return False
-        return any(address in network for network in self.networks)
+        known = self._known.get(host)
+        if known is None:
+            try:
+                address = ipaddress.ip_address(str(host))
+            except ValueError:
+                known = False
+            else:
+                known = any(address in network for network in self.networks)
+            if len(self._known) < 4096:  # peers are few; forwarded addresses may not be
+                self._known[host] = known
+        return known
 
 
 class ProxyHeadersMiddleware:
