@@ -1,27 +1,20 @@
-"""Types shared across turnout: PEP 3333 (WSGI) callables, after a2wsgi's `wsgi_typing`.
+"""Types shared across turnout: PEP 3333 (WSGI) callables, as the standard library's `wsgiref.types` has them.
 
 a2wsgi types the environ as a closed `TypedDict`; turnout builds environs with `HTTP_*` keys
-of its own, so the environ here is a plain mapping.
+of its own, so it uses the standard library's types, which `wsgiref.validate` takes too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Protocol, TypeAlias
+from typing import TypeAlias
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-Environ: TypeAlias = dict[str, Any]
+Environ: TypeAlias = WSGIEnvironment
 ExcInfo: TypeAlias = tuple[type[BaseException], BaseException, TracebackType | None]
 OptExcInfo: TypeAlias = ExcInfo | tuple[None, None, None]
 WriteCallable: TypeAlias = Callable[[bytes], object]
+WSGIApp: TypeAlias = WSGIApplication
 
-
-class StartResponse(Protocol):
-    """PEP 3333: `start_response(status, response_headers, exc_info=None)` returns `write(body_data)`."""
-
-    def __call__(
-        self, status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None, /
-    ) -> WriteCallable: ...
-
-
-WSGIApp: TypeAlias = Callable[[Environ, StartResponse], Iterable[bytes]]
+__all__ = ["Environ", "ExcInfo", "OptExcInfo", "StartResponse", "WSGIApp", "WriteCallable"]

@@ -165,6 +165,9 @@ class TableRouter(Router):
             if type(target) is WSGIMount:
                 await target.handle(scope, receive, send, raw)
             elif type(target) is NativeRoute:
+                if kind == "websocket":  # native routes are HTTP only; websockets go to ASGI mounts
+                    await send({"type": "websocket.close", "code": 1000})
+                    return
                 scope["path_params"] = result.params
                 scope["endpoint"] = target.route.endpoint
                 scope["route"] = target.route

@@ -72,7 +72,12 @@ def run_server(app: ASGIApp | str, *, startup_timeout: float = 20.0, **config: A
     config.setdefault("log_level", "warning")
     config.setdefault("timeout_graceful_shutdown", 5)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **config))
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+
+    def serve() -> None:
+        with contextlib.suppress(SystemExit):  # Uvicorn exits when start-up fails: reported below
+            server.run()
+
+    thread = threading.Thread(target=serve, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout
     while not server.started:

@@ -49,7 +49,7 @@ async def post(read: Reader, content: bytes | AsyncIterator[bytes]) -> Any:
 
 
 def read_in_pieces(body: Any) -> list[bytes]:
-    out = []
+    out: list[bytes] = []
     while True:
         chunk = body.read(3)
         if not chunk:

@@ -100,7 +100,7 @@ async def test_script_name_in_the_process_environment_never_overrides_a_mount() 
 
     # The difference from plain a2wsgi, which takes the variable over the mount.
     plain: Seen = []
-    transport = httpx.ASGITransport(app=WSGIMiddleware(recording_app(plain)), root_path="/shop")
+    transport = httpx.ASGITransport(app=WSGIMiddleware(recording_app(plain)), root_path="/shop")  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         await http.get("/shop/cart")
     assert plain[0]["SCRIPT_NAME"] == "/elsewhere"

@@ -320,3 +320,20 @@ def test_format_shows_one_aligned_line_per_route() -> None:
 def test_served_by_names_the_side_and_the_owner_or_endpoint() -> None:
     assert RouteEntry("/a", None, "wsgi", "shop", "home").served_by == "wsgi:shop"
     assert RouteEntry("/a", None, "asgi", None, "ping").served_by == "asgi:ping"
+
+
+def test_a_path_whose_only_route_refuses_the_value_is_not_found() -> None:
+    url_map = Map([Rule("/page/<int(max=10):n>", endpoint="page")])
+    (rule,) = url_map.iter_rules()
+    pattern, text = parse_werkzeug(rule.rule, rule._converters)
+    table = RouteTable([RouteSpec(RouteEntry(text, None, "wsgi", "shop", "page"), pattern, "page")])
+    assert table.match("GET", ["page", "11"]) is None
+
+
+def test_only_routes_put_their_methods_in_allow() -> None:
+    # A mount limited to some methods refuses the others without making the path a 405.
+    limited = RouteEntry("/a", frozenset({"GET"}), "asgi", "api", "api", kind="mount")
+    table = RouteTable([RouteSpec(limited, parse_prefix("/a"), "api")])
+    assert served(table, "/a/x") == "api"
+    assert table.match("POST", ["a", "x"]) is None
+    assert not table.routes[0].accepts("POST")

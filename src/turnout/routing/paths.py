@@ -38,12 +38,23 @@ def split_path(raw: str) -> list[str]:
     if not raw.startswith("/"):
         raise BadPath("the path must start with '/'")
     segments = raw[1:].split("/")
+    if "%" not in raw and raw.isascii():
+        # Nothing to decode: the common case, checked in one pass.
+        _check(segments, raw)
+        return segments
     for index, raw_segment in enumerate(segments):
-        segment = _decode(raw_segment)
-        if segment in _DOTS or "\x00" in segment or ("/" in segment and any(p in _DOTS for p in segment.split("/"))):
-            raise BadPath("dot segments ('.' and '..') are not allowed in the path")
-        segments[index] = segment
+        segment = segments[index] = _decode(raw_segment)
+        if "/" in segment:  # an encoded slash: `%2F..%2F` climbs just as well
+            _check(segment.split("/"), segment)
+    _check(segments, "".join(segments))
     return segments
+
+
+def _check(segments: list[str], text: str) -> None:
+    if "." in text and any(segment in _DOTS for segment in segments):
+        raise BadPath("dot segments ('.' and '..') are not allowed in the path")
+    if "\x00" in text:
+        raise BadPath("NUL bytes are not allowed in the path")
 
 
 def raw_route_path(scope: Scope) -> str:

@@ -91,7 +91,10 @@ class RoutePattern:
 
     def convert(self, raw: Sequence[str]) -> dict[str, Any]:
         """Convert the raw captures of a match; `ValueError` if a converter refuses one."""
-        return {param.name: param.converter.convert(value) for param, value in zip(self.params, raw, strict=True)}
+        params = self.params
+        if len(params) == 1 and len(raw) == 1:  # the common case, without the loop
+            return {params[0].name: params[0].converter.convert(raw[0])}
+        return {param.name: param.converter.convert(value) for param, value in zip(params, raw, strict=True)}
 
 
 def _tokens_starlette(path: str) -> list[Token]:

@@ -10,6 +10,7 @@ by `RoutePattern.sort_key`; at an exact tie the new side wins over the legacy si
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, NamedTuple
@@ -88,6 +89,7 @@ class TableRoute:
     any_method: bool
     sort_key: tuple[tuple[SegmentKey, ...], int, int]
     methods: frozenset[str] | None
+    is_route: bool = True  # False for a mount's bare prefix
 
     def accepts(self, method: str) -> bool:
         methods = self.methods
@@ -105,11 +107,35 @@ class NotAllowed(NamedTuple):
     allow: tuple[str, ...]
 
 
+Candidate = tuple[TableRoute, tuple[str, ...]]
+
+
+@dataclass(slots=True)
+class _Edge:
+    """A regex over one segment (or, for a tail, the rest of the path) and the groups it captures."""
+
+    regex: re.Pattern[str]
+    groups: tuple[int, ...]
+    first: int  # the only group, or -1 when there are several
+
+    @classmethod
+    def of(cls, matcher: SegmentMatcher) -> _Edge:
+        regex = matcher.regex
+        groups = tuple(regex.groupindex[f"_t{i}"] for i in range(len(matcher.params)))
+        return cls(regex, groups, groups[0] if len(groups) == 1 else -1)
+
+    def captures(self, found: re.Match[str]) -> tuple[str, ...]:
+        if self.first >= 0:
+            return (found.group(self.first),)
+        values: tuple[str, ...] = found.group(*self.groups)
+        return values
+
+
 @dataclass(slots=True)
 class _Node:
     static: dict[str, _Node] = field(default_factory=dict)
-    dynamic: dict[str, tuple[SegmentMatcher, _Node]] = field(default_factory=dict)
-    tails: list[TableRoute] = field(default_factory=list)
+    dynamic: dict[str, tuple[_Edge, _Node]] = field(default_factory=dict)
+    tails: list[tuple[_Edge, TableRoute]] = field(default_factory=list)
     prefixes: list[TableRoute] = field(default_factory=list)
     routes: list[TableRoute] = field(default_factory=list)
 
@@ -158,6 +184,7 @@ class RouteTable:
                 any_method=spec.any_method,
                 sort_key=(spec.pattern.sort_key, _SIDE_ORDER[spec.entry.side], seq),
                 methods=_with_head(spec.entry.methods),
+                is_route=spec.entry.kind == "route",
             )
             self._routes.append(route)
             self._insert(route)
@@ -205,12 +232,13 @@ class RouteTable:
             if isinstance(segment, str):
                 node = node.static.setdefault(segment, _Node())
             else:
+                # Routes with the same regex at this point share the edge: it is tried once.
                 key = segment.regex.pattern
                 if key not in node.dynamic:
-                    node.dynamic[key] = (segment, _Node())
+                    node.dynamic[key] = (_Edge.of(segment), _Node())
                 node = node.dynamic[key][1]
         if route.pattern.tail is not None:
-            node.tails.append(route)
+            node.tails.append((_Edge.of(route.pattern.tail), route))
         elif route.pattern.prefix:
             node.prefixes.append(route)
         else:
@@ -218,37 +246,35 @@ class RouteTable:
 
     # -- matching ---------------------------------------------------------------------------
 
-    def _walk(
-        self,
-        node: _Node,
-        segments: list[str],
-        index: int,
-        raw: tuple[str, ...],
-        out: list[tuple[TableRoute, tuple[str, ...]]],
-    ) -> None:
-        if index == len(segments):
-            for route in node.routes:
+    def _walk(self, node: _Node, segments: list[str], index: int, raw: tuple[str, ...], out: list[Candidate]) -> None:
+        """Collect every route that fits `segments[index:]` below `node`.
+
+        Follows the static child in a loop; recurses only into the regex edges that fit.
+        """
+        end = len(segments)
+        while True:
+            for route in node.prefixes:
                 out.append((route, raw))
-        else:
+            if index == end:
+                for route in node.routes:
+                    out.append((route, raw))
+                return
             segment = segments[index]
-            child = node.static.get(segment)
-            if child is not None:
-                self._walk(child, segments, index + 1, raw, out)
-            for matcher, child in node.dynamic.values():
-                found = matcher.regex.fullmatch(segment)
-                if found is not None:
-                    values = tuple(found.group(f"_t{i}") for i in range(len(matcher.params)))
-                    self._walk(child, segments, index + 1, raw + values, out)
             if node.tails:
-                rest = "/".join(segments[index:])
-                for route in node.tails:
-                    tail = route.pattern.tail
-                    assert tail is not None
-                    found = tail.regex.fullmatch(rest)
+                rest = segment if index + 1 == end else "/".join(segments[index:])
+                for edge, route in node.tails:
+                    found = edge.regex.fullmatch(rest)
                     if found is not None:
-                        out.append((route, raw + tuple(found.group(f"_t{i}") for i in range(len(tail.params)))))
-        for route in node.prefixes:
-            out.append((route, raw))
+                        out.append((route, raw + edge.captures(found)))
+            for edge, child in node.dynamic.values():
+                found = edge.regex.fullmatch(segment)
+                if found is not None:
+                    self._walk(child, segments, index + 1, raw + edge.captures(found), out)
+            static = node.static.get(segment)
+            if static is None:
+                return
+            node = static
+            index += 1
 
     def match(self, method: str, segments: list[str]) -> Found | NotAllowed | None:
         """The route that serves `method` on the path split into `segments` (see `split_path`).
@@ -256,26 +282,29 @@ class RouteTable:
         Gives `Found` with the converted parameters, `NotAllowed` when the path matches only for
         other methods, or `None` when nothing matches.
         """
-        candidates: list[tuple[TableRoute, tuple[str, ...]]] = []
+        candidates: list[Candidate] = []
         self._walk(self._root, segments, 0, (), candidates)
+        if not candidates:
+            return None
         if len(candidates) > 1:
             candidates.sort(key=lambda c: c[0].sort_key)
-        specific = False
-        allow: set[str] = set()
+        # Routes that fit the path but not the method: their methods go into `Allow`.
+        refused: list[frozenset[str]] = []
         for route, raw in candidates:
             try:
                 params = route.pattern.convert(raw)
             except ValueError:
                 continue
-            if route.entry.kind == "route":
-                specific = True
-                allow.update(route.methods or ())
-            elif specific and not route.any_method:
+            if not route.is_route and refused and not route.any_method:
+                # A mount whose routes are known does not catch a method that a more specific
+                # route refused; a mount that cannot be introspected takes every method.
                 continue
             if route.accepts(method):
                 return Found(route, params)
-        if specific:
-            return NotAllowed(tuple(sorted(allow)))
+            if route.is_route:
+                refused.append(route.methods or frozenset())
+        if refused:
+            return NotAllowed(tuple(sorted(frozenset().union(*refused))))
         return None
 
     # -- reading ----------------------------------------------------------------------------
