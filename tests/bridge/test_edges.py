@@ -97,7 +97,7 @@ def misbehaving(environ: Environ, start_response: StartResponse) -> Iterator[byt
         except KeyError:
             import sys
 
-            start_response("500 Oops", [], sys.exc_info())  # type: ignore[arg-type]
+            start_response("500 Oops", [], sys.exc_info())
     if case == "/empty-chunks":
         write = start_response("200 OK", [])
         write(b"")
