@@ -5,7 +5,7 @@ Starlette's `Route` objects built from the same patterns) and three paths are ti
 
 - `first`: a path that the first route serves;
 - `last`: a path that the last route serves;
-- `404`: a path that no route serves.
+- `404`: a path that no route serves (it starts like the last route's, and fails at its `int`).
 
 turnout's figure is `split_path` plus `RouteTable.match`, its whole routing cost for a request.
 Starlette's figure is the loop of `Router.app`: `route.matches(scope)` on each route until one
@@ -64,7 +64,8 @@ def patterns(count: int) -> list[str]:
 
 
 def paths(count: int) -> dict[str, str]:
-    return {"first": "/s0/items/42", "last": f"/s{count - 1}/items/42", "404": "/nowhere/items/42"}
+    # The 404 shares the last route's first two segments, so the walk goes deep before it fails.
+    return {"first": "/s0/items/42", "last": f"/s{count - 1}/items/42", "404": f"/s{count - 1}/items/none"}
 
 
 def turnout_table(texts: list[str]) -> RouteTable:

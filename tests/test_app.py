@@ -234,3 +234,24 @@ def test_websockets_reach_asgi_mounts_and_are_closed_on_the_legacy_side() -> Non
             with connect(ws_base + "/api/nothing", open_timeout=5) as ws:
                 ws.recv(timeout=5)
         assert httpx.get(base + "/anything").text == "legacy"
+
+
+@pytest.mark.anyio
+async def test_a_flask_app_with_subdomain_rules_takes_every_method_under_its_prefix() -> None:
+    flask_app = Flask("hosts", subdomain_matching=True)
+    flask_app.config["SERVER_NAME"] = "example.com"
+
+    @flask_app.get("/report", subdomain="admin")
+    def report() -> str:
+        return "admin report"
+
+    async def post_report(request: Request) -> Response:
+        return PlainTextResponse("new report")
+
+    app = Turnout()
+    app.mount_wsgi("/shop", flask_app, name="shop")
+    app.add_route("/shop/report", post_report, methods=["POST"])
+    async with client(app, base_url="http://admin.example.com") as http:
+        response = await http.get("/shop/report")
+    assert response.status_code == 200
+    assert response.text == "admin report"

@@ -7,22 +7,40 @@ are sent as raw bytes over a socket to a real Uvicorn, with both of its HTTP par
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterable, Iterator
 from wsgiref.types import StartResponse, WSGIEnvironment
 from wsgiref.validate import validator
 
 import pytest
-from flask import Flask, request
+from flask import Flask, current_app, request
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
+from werkzeug.routing import BaseConverter, ValidationError
 
 from turnout import Turnout
 from turnout.testing import client, run_server
 
 
+class UserConverter(BaseConverter):
+    """A converter that needs the app context, as Flask gives it when it matches a request."""
+
+    def to_python(self, value: str) -> str:
+        users: dict[str, str] = current_app.config["USERS"]
+        if value not in users:
+            raise ValidationError()
+        return users[value]
+
+
 def make_shop() -> Flask:
     """The legacy app: its routes are imported into the table."""
     shop = Flask("shop")
+    shop.config["USERS"] = {"ann": "Ann"}
+    shop.url_map.converters["user"] = UserConverter
+
+    @shop.get("/users/<user:user>")
+    def user(user: str) -> str:
+        return f"hello {user}"
 
     @shop.get("/")
     def home() -> str:
@@ -145,6 +163,15 @@ async def test_a_prefix_serves_itself_and_below_never_a_longer_name() -> None:
 
 
 @pytest.mark.anyio
+async def test_a_legacy_converter_that_needs_the_app_context_still_works() -> None:
+    async with client(make_app()) as http:
+        ann = await http.get("/shop/users/ann")
+        assert (ann.status_code, ann.text, ann.headers["x-served-by"]) == (200, "hello Ann", "wsgi:shop")
+        bob = await http.get("/shop/users/bob")
+        assert (bob.status_code, bob.headers["x-served-by"]) == (404, "wsgi:shop")
+
+
+@pytest.mark.anyio
 async def test_an_unknown_path_under_an_introspected_mount_reaches_the_legacy_app() -> None:
     async with client(make_app()) as http:
         missing = await http.get("/shop/nothing")
@@ -169,10 +196,11 @@ async def test_an_encoded_slash_never_moves_a_request_to_another_mount() -> None
 def raw_request(base_url: str, target: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
     """Send `target` exactly as given (httpx would normalise it) and read the whole response."""
     host, port = base_url.removeprefix("http://").split(":")
+    deadline = time.monotonic() + 10
     with socket.create_connection((host, int(port)), timeout=5) as sock:
         sock.sendall(f"{method} {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".encode("latin-1"))
         data = b""
-        while len(data) < 1_000_000:
+        while len(data) < 1_000_000 and time.monotonic() < deadline:
             chunk = sock.recv(65536)
             if not chunk:
                 break

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from starlette.convertors import CONVERTOR_TYPES, Convertor
-from werkzeug.routing import BaseConverter, Map, Rule
+from werkzeug.routing import BaseConverter, Map, Rule, ValidationError
 
 from turnout.exceptions import PatternError, RouteError
 from turnout.routing.converters import Rank, from_starlette, from_werkzeug, may_match_slash
@@ -263,6 +263,22 @@ def test_a_custom_werkzeug_converter_is_kept_with_its_regex_and_to_python() -> N
     assert match(pattern, "/tags/a;b") is None
     (param,) = pattern.params
     assert param.converter.rank is Rank.TYPED
+
+
+class NeedsTheAppConverter(BaseConverter):
+    """A custom converter that only works inside the legacy app (as one using Flask's `current_app`)."""
+
+    def to_python(self, value: str) -> str:
+        if value == "refused":
+            raise ValidationError()
+        raise RuntimeError("Working outside of application context.")
+
+
+def test_a_custom_converter_that_needs_the_app_leaves_the_decision_to_the_app() -> None:
+    pattern, _ = werkzeug("/u/<user:name>", user=NeedsTheAppConverter)
+    assert match(pattern, "/u/ann") == {"name": "ann"}  # the raw value: the app converts it again
+    with pytest.raises(ValueError):
+        match(pattern, "/u/refused")
 
 
 def test_a_custom_werkzeug_converter_that_crosses_segments_is_a_tail() -> None:

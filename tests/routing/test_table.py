@@ -9,7 +9,7 @@ from werkzeug.routing import Map, Rule
 from turnout.exceptions import DuplicateRouteError
 from turnout.routing.paths import split_path
 from turnout.routing.pattern import parse_prefix, parse_starlette, parse_werkzeug
-from turnout.routing.table import Found, NotAllowed, RouteEntry, RouteSpec, RouteTable, significant_methods
+from turnout.routing.table import Found, NotAllowed, RouteEntry, RouteSpec, RouteTable, Side, significant_methods
 
 Methods = Iterable[str] | None
 
@@ -31,10 +31,10 @@ def legacy(rule: str, methods: Methods = ("GET",), *, name: str | None = None, a
     return RouteSpec(entry, pattern, name or rule)
 
 
-def mount(prefix: str, *, side: str = "wsgi", opaque: bool = True, name: str | None = None) -> RouteSpec:
+def mount(prefix: str, *, side: Side = "wsgi", opaque: bool = True, name: str | None = None) -> RouteSpec:
     """A mount's bare prefix; `opaque` when its app's routes are not known (any WSGI app without url_map)."""
     name = name or f"mount {prefix}"
-    entry = RouteEntry(prefix, None, side, name, name, kind="mount")  # type: ignore[arg-type]
+    entry = RouteEntry(prefix, None, side, name, name, kind="mount")
     return RouteSpec(entry, parse_prefix(prefix), name, any_method=opaque)
 
 

@@ -272,7 +272,7 @@ def model_routes(draw: st.DrawFn) -> list[ModelRoute]:
     return routes
 
 
-def sample_for(part: str, route: ModelRoute, draw: st.DrawFn) -> list[str]:
+def sample_for(part: str, draw: st.DrawFn) -> list[str]:
     if not part.startswith(":"):
         return [part]
     converter = part[1:]
@@ -296,7 +296,7 @@ def paths_for(draw: st.DrawFn, routes: list[ModelRoute]) -> str:
         route = draw(st.sampled_from(routes))
         segments = []
         for part in route.parts:
-            segments.extend(sample_for(part, route, draw))
+            segments.extend(sample_for(part, draw))
         if route.mount:
             segments.extend(draw(st.lists(st.sampled_from(SAMPLES), max_size=2)))
         change = draw(st.integers(0, 5))

@@ -8,7 +8,7 @@ import pytest
 from flask import Blueprint, Flask
 from werkzeug.routing import BuildError, Map, Rule
 
-from turnout.routing.werkzeug_routes import build_url, defined_at, find_url_map, import_routes
+from turnout.routing.werkzeug_routes import build_url, defined_at, find_url_map, has_host_rules, import_routes
 
 LINE_OF: dict[str, int] = {}  # endpoint -> line where its view is defined, filled below
 
@@ -86,6 +86,20 @@ def test_rules_bound_to_a_subdomain_or_a_host_are_left_to_the_mount_prefix() -> 
 
     by_host = Map([Rule("/", host="example.com", endpoint="root")], host_matching=True)
     assert import_routes(object(), by_host, "") == []
+
+
+def test_a_mount_must_take_every_method_when_rules_depend_on_the_host() -> None:
+    assert not has_host_rules(Map([Rule("/", endpoint="root")]))
+    assert has_host_rules(Map([Rule("/", endpoint="root"), Rule("/", subdomain="api", endpoint="api")]))
+    assert has_host_rules(Map([Rule("/", host="example.com", endpoint="root")], host_matching=True))
+    assert not has_host_rules(Map([Rule("/", subdomain="api", endpoint="api", build_only=True)]))
+
+
+def test_repeated_slashes_in_a_rule_are_merged_as_werkzeug_does() -> None:
+    (merged,) = import_routes(object(), Map([Rule("/a//b", endpoint="ab")]), "")
+    assert (merged.text, merged.original) == ("/a/b", "/a//b")
+    (kept,) = import_routes(object(), Map([Rule("/a//b", endpoint="ab")], merge_slashes=False), "")
+    assert kept.text == "/a//b"
 
 
 def test_rules_werkzeug_never_matches_over_http_are_left_out() -> None:

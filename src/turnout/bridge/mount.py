@@ -13,7 +13,7 @@ from turnout.bridge.options import DEFAULT_THREADS, LegacyLimits
 from turnout.bridge.responder import Exchange, LegacyGateway
 from turnout.routing.pattern import parse_prefix
 from turnout.routing.table import RouteEntry, RouteSpec
-from turnout.routing.werkzeug_routes import build_url, find_url_map, import_routes
+from turnout.routing.werkzeug_routes import build_url, find_url_map, has_host_rules, import_routes
 
 logger = logging.getLogger("turnout.bridge")
 
@@ -66,7 +66,9 @@ class WSGIMount:
             defined_at=self.defined_at,
             kind="mount",
         )
-        specs = [RouteSpec(prefix_entry, self.pattern, self, any_method=self.url_map is None)]
+        # An app whose rules depend on the host cannot be judged by path alone: it takes every method.
+        any_method = self.url_map is None or has_host_rules(self.url_map)
+        specs = [RouteSpec(prefix_entry, self.pattern, self, any_method=any_method)]
         if self.url_map is not None:
             for route in import_routes(self.app, self.url_map, self.script_name):
                 entry = RouteEntry(

@@ -107,4 +107,22 @@ def from_werkzeug(converter: Any, *, name: str, arguments: str | None) -> Conver
         rank, order = Rank.TYPED, CUSTOM_ORDER
     else:
         rank, order = _ranked(label, base, spans)
-    return Converter(label, regex, converter.to_python, spans, rank, order)
+    builtin = type(converter).__module__ == "werkzeug.routing.converters"
+    convert = converter.to_python if builtin else _guarded(converter.to_python)
+    return Converter(label, regex, convert, spans, rank, order)
+
+
+def _guarded(to_python: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A custom converter's `to_python` that fails only with `ValueError` (the rule does not match)."""
+
+    def convert(value: str) -> Any:
+        try:
+            return to_python(value)
+        except ValueError:
+            raise
+        except Exception:
+            # It needs what the legacy app gives it (an app context, a database session). The
+            # app converts the value again on its own thread, in its own context, and decides.
+            return value
+
+    return convert

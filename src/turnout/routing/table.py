@@ -138,6 +138,14 @@ class _Node:
     tails: list[tuple[_Edge, TableRoute]] = field(default_factory=list)
     prefixes: list[TableRoute] = field(default_factory=list)
     routes: list[TableRoute] = field(default_factory=list)
+    plain: bool = False  # only static children: the walk follows it without looking further
+
+    def seal(self) -> None:
+        self.plain = not (self.dynamic or self.tails or self.prefixes)
+        for child in self.static.values():
+            child.seal()
+        for _, child in self.dynamic.values():
+            child.seal()
 
 
 def significant_methods(methods: frozenset[str] | None) -> frozenset[str] | None:
@@ -188,6 +196,7 @@ class RouteTable:
             )
             self._routes.append(route)
             self._insert(route)
+        self._root.seal()
 
     # -- building ---------------------------------------------------------------------------
 
@@ -253,6 +262,12 @@ class RouteTable:
         """
         end = len(segments)
         while True:
+            while node.plain and index < end:
+                child = node.static.get(segments[index])
+                if child is None:
+                    return
+                node = child
+                index += 1
             for route in node.prefixes:
                 out.append((route, raw))
             if index == end:
@@ -299,10 +314,11 @@ class RouteTable:
                 # A mount whose routes are known does not catch a method that a more specific
                 # route refused; a mount that cannot be introspected takes every method.
                 continue
-            if route.accepts(method):
+            methods = route.methods
+            if methods is None or method in methods:
                 return Found(route, params)
             if route.is_route:
-                refused.append(route.methods or frozenset())
+                refused.append(methods)
         if refused:
             return NotAllowed(tuple(sorted(frozenset().union(*refused))))
         return None

@@ -2,13 +2,15 @@
 
 Each rule keeps its own converters (its regex and `to_python`), so the table matches exactly
 what the legacy app would. Rules bound to a host or subdomain cannot be matched by path alone;
-they stay with the mount's prefix, which forwards them to the app. Rules Werkzeug never matches
-for an HTTP request (`build_only`, `websocket`) are left out.
+they stay with the mount's prefix, which forwards them to the app (`has_host_rules` tells when
+that mount must take every method). Rules Werkzeug never matches for an HTTP request
+(`build_only`, `websocket`) are left out.
 """
 
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +49,19 @@ def defined_at(func: Callable[..., Any] | None) -> str | None:
     return f"{code.co_filename}:{code.co_firstlineno}"
 
 
+def _routable(rule: Any) -> bool:
+    # Werkzeug never matches a build-only rule, nor a WebSocket rule for an HTTP request.
+    return not (rule.build_only or rule.websocket)
+
+
+def has_host_rules(url_map: Any) -> bool:
+    """Whether some rules of `url_map` depend on the host or subdomain, so the path alone cannot say
+    which methods the app takes: its mount must then take every method (`RouteSpec.any_method`)."""
+    return bool(url_map.host_matching) or any(
+        (rule.subdomain or rule.host) and _routable(rule) for rule in url_map.iter_rules()
+    )
+
+
 def import_routes(app: Any, url_map: Any, mount_prefix: str) -> list[ImportedRoute]:
     """Every path rule of `url_map`, with `mount_prefix` in front."""
     if url_map.host_matching:
@@ -54,12 +69,11 @@ def import_routes(app: Any, url_map: Any, mount_prefix: str) -> list[ImportedRou
     views: dict[str, Callable[..., Any]] = getattr(app, "view_functions", {})
     routes = []
     for rule in url_map.iter_rules():
-        if rule.subdomain or rule.host:
+        if rule.subdomain or rule.host or not _routable(rule):
             continue
-        if rule.build_only or rule.websocket:
-            # Werkzeug never matches these for an HTTP request; a WSGI app cannot take a WebSocket.
-            continue
-        pattern, text = parse_werkzeug(rule.rule, rule._converters, mount_prefix=mount_prefix)
+        # Werkzeug merges repeated slashes in a rule (`merge_slashes`, on by default).
+        text = re.sub("/{2,}", "/", rule.rule) if rule.merge_slashes else rule.rule
+        pattern, text = parse_werkzeug(text, rule._converters, mount_prefix=mount_prefix)
         methods = frozenset(rule.methods) if rule.methods is not None else None
         routes.append(
             ImportedRoute(pattern, text, rule.rule, methods, rule.endpoint, defined_at(views.get(rule.endpoint)))
