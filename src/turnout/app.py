@@ -20,9 +20,8 @@ from turnout._types import WSGIApp
 from turnout.bridge.mount import LegacyLimits, WSGIMount
 from turnout.errors import http_exception_handler, server_error_handler
 from turnout.lifespan import Lifespan as LifespanDriver
-from turnout.middleware.framing import FramingGuard
-from turnout.middleware.proxy_headers import DEFAULT_TRUSTED, ProxyHeadersMiddleware
-from turnout.middleware.request_id import RequestIdMiddleware
+from turnout.middleware.edge import SERVED_BY, EdgeMiddleware
+from turnout.middleware.proxy_headers import DEFAULT_TRUSTED
 from turnout.routing.paths import BadPath, raw_route_path, split_path
 from turnout.routing.pattern import parse_prefix, parse_starlette
 from turnout.routing.table import Found, NotAllowed, RouteEntry, RouteSpec, RouteTable
@@ -33,6 +32,7 @@ logger = logging.getLogger("turnout")
 F = TypeVar("F", bound=Callable[..., Any])
 SHUTDOWN_GRACE = 30.0
 POOL_DRAIN = 1.0
+SEEN_PATHS = 10_000
 
 
 class NativeRoute:
@@ -60,15 +60,6 @@ class ASGIMount:
         return RouteSpec(entry, self.pattern, self, any_method=True)
 
 
-def _with_header(send: Send, header: tuple[bytes, bytes]) -> Send:
-    async def send_with_header(message: Any) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", ()), header]
-        await send(message)
-
-    return send_with_header
-
-
 def _caller() -> str | None:
     """`file:line` of the user's code that called into turnout."""
     frame = inspect.currentframe()
@@ -93,6 +84,8 @@ class TableRouter(Router):
         self.asgi_mounts: list[ASGIMount] = []
         self.native: list[NativeRoute] = []
         self._table: RouteTable | None = None
+        # Paths seen before, by method and raw path: most traffic repeats a small set of paths.
+        self._seen: dict[tuple[str, str], tuple[Found, list[str]]] = {}
 
     # -- the table --------------------------------------------------------------------------
 
@@ -120,6 +113,7 @@ class TableRouter(Router):
 
     def invalidate(self) -> None:
         self._table = None
+        self._seen = {}
 
     # -- lifespan ---------------------------------------------------------------------------
 
@@ -151,15 +145,24 @@ class TableRouter(Router):
         if "router" not in scope:
             scope["router"] = self
         raw = raw_route_path(scope)
-        try:
-            segments = split_path(raw)
-        except BadPath as exc:
-            if kind == "websocket":
-                await send({"type": "websocket.close", "code": 1008})
-                return
-            raise HTTPException(400, str(exc)) from None
         method = scope["method"] if kind == "http" else "GET"
-        result = self.table.match(method, segments)
+        result: Found | NotAllowed | None
+        seen = self._seen.get((method, raw))
+        if seen is not None:
+            result, segments = seen
+        else:
+            try:
+                segments = split_path(raw)
+            except BadPath as exc:
+                if kind == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                raise HTTPException(400, str(exc)) from None
+            result = self.table.match(method, segments)
+            if type(result) is Found:
+                if len(self._seen) >= SEEN_PATHS:
+                    self._seen = {}  # bounded: a client sending endless new paths only empties it
+                self._seen[method, raw] = (result, segments)
         if type(result) is Found:
             target = result.route.target
             if type(target) is WSGIMount:
@@ -168,11 +171,11 @@ class TableRouter(Router):
                 if kind == "websocket":  # native routes are HTTP only; websockets go to ASGI mounts
                     await send({"type": "websocket.close", "code": 1000})
                     return
-                scope["path_params"] = result.params
+                scope["path_params"] = dict(result.params)
                 scope["endpoint"] = target.route.endpoint
                 scope["route"] = target.route
                 if target.header is not None:
-                    send = _with_header(send, target.header)
+                    scope[SERVED_BY] = target.header
                 await target.app(scope, receive, send)
             else:
                 await self._to_asgi_mount(target, scope, receive, send, segments)
@@ -196,8 +199,8 @@ class TableRouter(Router):
         child["root_path"] = root_path + matched
         if not scope["path"].startswith(root_path):  # a server that leaves root_path out of path
             child["path"] = root_path + scope["path"]
-        if mount.header is not None and scope["type"] == "http":
-            send = _with_header(send, mount.header)
+        if mount.header is not None:
+            scope[SERVED_BY] = mount.header
         await mount.app(child, receive, send)
 
     # -- reversing --------------------------------------------------------------------------
@@ -258,11 +261,8 @@ class Turnout(Starlette):
                 raise TypeError(f"Turnout(routes=...) takes Route and named Mount objects, not {route!r}")
 
     def build_middleware_stack(self) -> ASGIApp:
-        # The request id comes first, so that every response has it, a 500 page included.
-        app: ASGIApp = FramingGuard(super().build_middleware_stack())
-        if self.trusted_proxies:
-            app = ProxyHeadersMiddleware(app, trusted=self.trusted_proxies)
-        return RequestIdMiddleware(app)
+        # The edge comes first, so that every response has the request id, a 500 page included.
+        return EdgeMiddleware(super().build_middleware_stack(), trusted_proxies=self.trusted_proxies)
 
     # -- registering ------------------------------------------------------------------------
 

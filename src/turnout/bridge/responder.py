@@ -42,6 +42,7 @@ from turnout.errors import error_response
 logger = logging.getLogger("turnout.bridge")
 
 HIGH_WATER = 256 * 1024
+WATCH_AFTER = 0.05  # seconds a response may run before turnout watches for its client leaving
 _FORBIDDEN = ("\r", "\n", "\0")
 
 
@@ -121,6 +122,7 @@ class Exchange:
         self._started = False
         self._streaming = False
         self._watcher: asyncio.Task[None] | None = None
+        self._watch_delay: asyncio.TimerHandle | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._last_progress = 0.0
         self._received = 0
@@ -174,6 +176,8 @@ class Exchange:
         finally:
             if self._timer is not None:
                 self._timer.cancel()
+            if self._watch_delay is not None:
+                self._watch_delay.cancel()
             if self._watcher is not None:
                 self._watcher.cancel()
             if not final_seen:
@@ -225,8 +229,10 @@ class Exchange:
                     self._started = True
                     await send(message)
             if not self._streaming:
+                # The response goes on past its first batch: watch for the client leaving, from
+                # a moment on, so that responses that end quickly never pay for a watcher.
                 self._streaming = True
-                self._watch_if_ready()
+                self._watch_delay = self.loop.call_later(WATCH_AFTER, self._watch_if_ready)
 
     def _watch_if_ready(self) -> None:
         # The client can only be watched once the whole body has been received: until then the
@@ -235,11 +241,10 @@ class Exchange:
             self._watcher = self.loop.create_task(self._watch())
 
     async def _watch(self) -> None:
-        while True:
-            message = await self.receive()
-            if message["type"] == "http.disconnect":
-                self._give_up_later("gone")
-                return
+        message = await self.receive()
+        # Once the body is in, a server's receive() gives nothing but the disconnect.
+        if message["type"] == "http.disconnect":
+            self._give_up_later("gone")
 
     def _give_up_later(self, reason: str) -> None:
         if self._abort is None:
@@ -367,7 +372,9 @@ class Exchange:
             raise AssertionError("the legacy app returned a body before it called start_response()")
         self._headers_sent = True
         self._headers.extend(self.gateway.extra_headers)
-        self._post({"type": "http.response.start", "status": self._status, "headers": self._headers})
+        # Queued without waking the loop: the first body chunk, or the end, follows at once and
+        # wakes it, so that status, headers and body leave in one batch.
+        self._outbox.append({"type": "http.response.start", "status": self._status, "headers": self._headers})
 
     def _write(self, chunk: bytes) -> None:
         if self.cancelled:

@@ -7,7 +7,7 @@ and in the environ `REMOTE_ADDR`, `wsgi.url_scheme` and `HTTP_HOST`. From any ot
 headers are left as they came and change nothing.
 
 `turnout serve` turns Uvicorn's own proxy handling off and uses this one, so that one setting
-(`trusted_proxies`) decides for both sides.
+(`trusted_proxies`) decides for both sides. `EdgeMiddleware` calls it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 DEFAULT_TRUSTED = ("127.0.0.1", "::1")
 _SCHEMES = {"http": ("http", "ws"), "https": ("https", "wss")}
@@ -46,40 +46,25 @@ class TrustedProxies:
         return known
 
 
-class ProxyHeadersMiddleware:
-    """Pure-ASGI middleware applying `X-Forwarded-*` from `trusted` peers only."""
-
-    def __init__(self, app: ASGIApp, *, trusted: Iterable[str] = DEFAULT_TRUSTED) -> None:
-        self.app = app
-        self.trusted = TrustedProxies(trusted)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            client = scope.get("client")
-            if client is not None and client[0] in self.trusted:
-                self._apply(scope)
-        await self.app(scope, receive, send)
-
-    def _apply(self, scope: Scope) -> None:
-        forwarded_for = forwarded_proto = forwarded_host = None
-        for name, value in scope["headers"]:
-            if name == b"x-forwarded-for":
-                forwarded_for = value if forwarded_for is None else forwarded_for + b"," + value
-            elif name == b"x-forwarded-proto":
-                forwarded_proto = value
-            elif name == b"x-forwarded-host":
-                forwarded_host = value
-        if forwarded_for is not None:
-            hops = [h.strip() for h in forwarded_for.decode("latin-1").split(",") if h.strip()]
-            for hop in reversed(hops):
-                if hop not in self.trusted or hop == hops[0]:
-                    scope["client"] = (hop, 0)
-                    break
-        if forwarded_proto is not None:
-            proto = forwarded_proto.decode("latin-1").split(",")[-1].strip().lower()
-            if proto in _SCHEMES:
-                scope["scheme"] = _SCHEMES[proto][0 if scope["type"] == "http" else 1]
-        if forwarded_host is not None:
-            host = forwarded_host.split(b",")[-1].strip()
-            if host:
-                scope["headers"] = [(n, v) for n, v in scope["headers"] if n != b"host"] + [(b"host", host)]
+def apply_forwarded(
+    scope: Scope,
+    trusted: TrustedProxies,
+    forwarded_for: bytes | None,
+    forwarded_proto: bytes | None,
+    forwarded_host: bytes | None,
+) -> None:
+    """Rewrite the client, scheme and Host of `scope` from `X-Forwarded-*`, sent by a trusted peer."""
+    if forwarded_for is not None:
+        hops = [h.strip() for h in forwarded_for.decode("latin-1").split(",") if h.strip()]
+        for hop in reversed(hops):
+            if hop not in trusted or hop == hops[0]:
+                scope["client"] = (hop, 0)
+                break
+    if forwarded_proto is not None:
+        proto = forwarded_proto.decode("latin-1").split(",")[-1].strip().lower()
+        if proto in _SCHEMES:
+            scope["scheme"] = _SCHEMES[proto][0 if scope["type"] == "http" else 1]
+    if forwarded_host is not None:
+        host = forwarded_host.split(b",")[-1].strip()
+        if host:
+            scope["headers"] = [(n, v) for n, v in scope["headers"] if n != b"host"] + [(b"host", host)]

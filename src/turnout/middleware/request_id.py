@@ -16,12 +16,9 @@ import os
 import re
 from contextvars import ContextVar
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 request_id: ContextVar[str | None] = ContextVar("turnout_request_id", default=None)
 
 _VALID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
-_HEADER = b"x-request-id"
 
 
 class _IdMaker:
@@ -46,41 +43,8 @@ class _IdMaker:
 new_request_id = _IdMaker()
 
 
-class RequestIdMiddleware:
-    """Pure-ASGI middleware: reuse or make the request id, and send it back in `X-Request-ID`."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = None
-        headers = scope["headers"]
-        for name, value in headers:
-            if name == _HEADER:
-                incoming = value
-                break
-        if incoming is not None and _VALID.fullmatch(incoming):
-            rid = incoming.decode("ascii")
-        else:
-            rid = new_request_id()
-            # Legacy code reads the header from the environ: give it the id that was kept.
-            scope["headers"] = [(n, v) for n, v in headers if n != _HEADER] + [(_HEADER, rid.encode("ascii"))]
-        state = scope.get("state")
-        if state is None:
-            scope["state"] = state = {}
-        state["request_id"] = rid
-        token = request_id.set(rid)
-        header = (_HEADER, rid.encode("ascii"))
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), header]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            request_id.reset(token)
+def incoming_request_id(value: bytes | None) -> str | None:
+    """The id a client or proxy sent, if it is one turnout keeps."""
+    if value is not None and _VALID.fullmatch(value):
+        return value.decode("ascii")
+    return None

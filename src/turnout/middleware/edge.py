@@ -1,0 +1,95 @@
+"""The edge: one pass over each request's headers, and one wrapper around its `send`, for both sides.
+
+Every request goes through it first. It:
+- refuses ambiguous body framing (see `framing`);
+- applies `X-Forwarded-*` from trusted proxies (see `proxy_headers`);
+- reuses or makes the request id (see `request_id`);
+- adds `X-Request-ID`, and the `X-Served-By` that the router left in `scope["turnout.served_by"]`,
+  to the response.
+These are one middleware rather than four because each would scan the headers and wrap `send`
+again, a cost the new side pays on every request (see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from turnout.errors import error_response
+from turnout.middleware.framing import framing_error
+from turnout.middleware.proxy_headers import TrustedProxies, apply_forwarded
+from turnout.middleware.request_id import incoming_request_id, new_request_id, request_id
+
+SERVED_BY = "turnout.served_by"
+_REQUEST_ID = b"x-request-id"
+_WATCHED = {
+    b"x-request-id": 0,
+    b"x-forwarded-for": 1,
+    b"x-forwarded-proto": 2,
+    b"x-forwarded-host": 3,
+    b"transfer-encoding": 4,
+    b"content-length": 5,
+}
+
+
+class EdgeMiddleware:
+    """Pure-ASGI middleware: framing, trusted proxy headers, request id, and turnout's response headers."""
+
+    def __init__(self, app: ASGIApp, *, trusted_proxies: Iterable[str] = ()) -> None:
+        self.app = app
+        trusted = list(trusted_proxies)
+        self.trusted = TrustedProxies(trusted) if trusted else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self.app(scope, receive, send)
+            return
+        found: list[bytes | None] = [None, None, None, None, None, None]
+        for name, value in scope["headers"]:
+            index = _WATCHED.get(name)
+            if index is not None:
+                previous = found[index]
+                # Repeated X-Forwarded-For and Transfer-Encoding headers are one list.
+                found[index] = value if previous is None or index not in (1, 4) else previous + b"," + value
+        trusted = self.trusted
+        if trusted is not None and (found[1] or found[2] or found[3]):
+            client = scope.get("client")
+            if client is not None and client[0] in trusted:
+                apply_forwarded(scope, trusted, found[1], found[2], found[3])
+        if kind != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = framing_error(found[4], found[5] is not None)
+        if refusal is not None:
+            response = error_response(scope, refusal[0], refusal[1], {"Connection": "close"})
+            await response(scope, receive, send)
+            return
+        rid = incoming_request_id(found[0])
+        if rid is None:
+            rid = new_request_id()
+            # Legacy code reads the header from the environ: give it the id that was kept.
+            scope["headers"] = [(n, v) for n, v in scope["headers"] if n != _REQUEST_ID] + [
+                (_REQUEST_ID, rid.encode("ascii"))
+            ]
+        state = scope.get("state")
+        if state is None:
+            scope["state"] = state = {}
+        state["request_id"] = rid
+        header = (_REQUEST_ID, rid.encode("ascii"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", ()), header]
+                served_by = scope.get(SERVED_BY)
+                if served_by is not None:
+                    headers.append(served_by)
+                message["headers"] = headers
+            await send(message)
+
+        token = request_id.set(rid)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            request_id.reset(token)
