@@ -2,9 +2,9 @@
 
 a2wsgi hands every request to its executor at once, and the executor's queue has no bound:
 with the pool busy on slow requests, a fast route of the same mount waits behind all of them.
-Here a request is admitted on the event loop before it is handed to a thread. If every thread
-is busy, it waits in a queue of at most `queue` requests for at most `queue_timeout` seconds;
-past either bound it is refused at once (the caller answers 503 with `Retry-After`).
+Here at most `threads + queue` requests of a mount are admitted at a time; one more is refused
+at once (the caller answers 503 with `Retry-After`). Admitted requests wait in the pool's own
+queue, in order, and the request's exchange gives up on one that waits past `queue_timeout`.
 
 A request that ran past its timeout still holds its thread, which Python cannot kill: it is
 counted as stuck, and against the pool, until it returns.
@@ -12,68 +12,52 @@ counted as stuck, and against the pool, until it returns.
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
-
-
-class Overloaded(Exception):
-    """No thread is free and the request cannot wait for one."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+import threading
 
 
 class Budget:
-    """The admission counters of one mount. Used from the event loop only."""
+    """The admission counters of one mount: `admit` and `release` on the event loop, `begin` in the thread."""
 
     def __init__(self, *, threads: int, queue: int, queue_timeout: float) -> None:
         assert threads >= 1 and queue >= 0 and queue_timeout >= 0
         self.threads = threads
         self.queue = queue
         self.queue_timeout = queue_timeout
-        self.running = 0
-        self.stuck = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self.admitted = 0  # requests holding a place: running, waiting, or given up but not yet reached
+        self.running = 0  # requests a thread has started on, stuck ones included
+        self.abandoned = 0  # requests given up while they waited; their job is still in the queue
+        self.stuck = 0  # requests that ran past their timeout and have not returned yet
+        self._lock = threading.Lock()
 
     @property
     def waiting(self) -> int:
         """How many admitted requests wait for a thread."""
-        return sum(1 for w in self._waiters if not w.done())
+        return max(0, self.admitted - self.running - self.abandoned)
 
-    async def acquire(self) -> None:
-        """Take a thread for one request, waiting in the queue if need be; `Overloaded` if it cannot."""
-        if self.running < self.threads and not self._waiters:
+    @property
+    def may_wait(self) -> bool:
+        """Whether the request admitted last may have to wait for a thread."""
+        return self.admitted > self.threads
+
+    def admit(self) -> bool:
+        """Take a place for one request; `False` if the threads and the queue are all taken."""
+        if self.admitted >= self.threads + self.queue:
+            return False
+        self.admitted += 1
+        return True
+
+    def begin(self) -> None:
+        """A thread starts on an admitted request (called from that thread)."""
+        with self._lock:
             self.running += 1
-            return
-        if self.waiting >= self.queue:
-            raise Overloaded("queue full")
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        self._waiters.append(waiter)
-        timer = loop.call_later(self.queue_timeout, self._expire, waiter)
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-                self.release()  # handed a thread just as the request was cancelled
-            raise
-        finally:
-            timer.cancel()
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
 
-    def _expire(self, waiter: asyncio.Future[None]) -> None:
-        if not waiter.done():
-            waiter.set_exception(Overloaded("queue timeout"))
-
-    def release(self, *, stuck: bool = False) -> None:
-        """Give back a thread; the first request still waiting gets it."""
-        self.running -= 1
+    def release(self, *, started: bool, stuck: bool = False, abandoned: bool = False) -> None:
+        """Give a request's place back, once its thread is done with it."""
+        self.admitted -= 1
+        if started:
+            with self._lock:
+                self.running -= 1
         if stuck:
             self.stuck -= 1
-        while self._waiters and self.running < self.threads:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                self.running += 1
-                waiter.set_result(None)
+        if abandoned:
+            self.abandoned -= 1

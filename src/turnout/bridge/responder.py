@@ -24,6 +24,7 @@ import logging
 import math
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable
 from typing import Any
@@ -32,7 +33,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from turnout._types import Environ, OptExcInfo, WriteCallable, WSGIApp
 from turnout.bridge.body import BodyTooLarge, ClientDisconnected, RequestBody
-from turnout.bridge.budget import Budget, Overloaded
+from turnout.bridge.budget import Budget
 from turnout.bridge.environ import build_environ
 from turnout.bridge.files import ErrorStream, FileWrapper
 from turnout.bridge.options import LegacyLimits
@@ -62,6 +63,8 @@ class _Done:
 
 
 _DONE = _Done()
+# The states of an exchange's job, guarded by the exchange's lock.
+_QUEUED, _RUNNING, _ABANDONED = 0, 1, 2
 _END: Message = {"type": "http.response.body", "body": b"", "more_body": False}
 
 
@@ -124,12 +127,14 @@ class Exchange:
         self._watcher: asyncio.Task[None] | None = None
         self._watch_delay: asyncio.TimerHandle | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._last_progress = 0.0
+        self._last_progress = 0.0  # time.monotonic(), written by both sides
         self._received = 0
         self._stuck = False
+        self._queue_timer: asyncio.TimerHandle | None = None
         # Who gives the thread's place back: the loop when it reads the last message, or the
         # thread when it finishes after the loop has given up on the request.
         self._lock = threading.Lock()
+        self._state = _QUEUED
         self._thread_done = False
         self._detached = False
         self._released = False
@@ -151,13 +156,8 @@ class Exchange:
         if self._received > limits.max_body_size:
             await self._respond(413, "The request body is larger than this endpoint accepts.")
             return
-        try:
-            await gateway.budget.acquire()
-        except Overloaded as exc:
-            logger.warning("mount %r is saturated (%s): answering 503", gateway.name, exc.reason)
-            await self._respond(
-                503, "The legacy application is busy; try again shortly.", {"Retry-After": gateway.retry_after}
-            )
+        if not gateway.budget.admit():
+            await self._overloaded("queue full")
             return
         final_seen = False
         try:
@@ -167,21 +167,33 @@ class Exchange:
             environ["wsgi.file_wrapper"] = FileWrapper
             context = contextvars.copy_context()
             gateway.pool.submit(functools.partial(context.run, self._run_app, environ))
-            self._last_progress = self.loop.time()
+            self._last_progress = time.monotonic()
             self._timer = self.loop.call_later(limits.timeout, self._on_timeout)
+            if gateway.budget.may_wait:
+                self._queue_timer = self.loop.call_later(limits.queue_timeout, self._on_queue_timeout)
             final_seen = await self._deliver()
         except BaseException:
+            self._abandon()
             self._stop()
             raise
         finally:
             if self._timer is not None:
                 self._timer.cancel()
+            if self._queue_timer is not None:
+                self._queue_timer.cancel()
             if self._watch_delay is not None:
                 self._watch_delay.cancel()
             if self._watcher is not None:
                 self._watcher.cancel()
             if not final_seen:
                 self._detach()
+
+    async def _overloaded(self, reason: str) -> None:
+        gateway = self.gateway
+        logger.warning("mount %r is saturated (%s): answering 503", gateway.name, reason)
+        await self._respond(
+            503, "The legacy application is busy; try again shortly.", {"Retry-After": gateway.retry_after}
+        )
 
     async def _respond(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
         headers = dict(headers or {})
@@ -224,7 +236,7 @@ class Exchange:
                     await send(message)
                     self._sent += len(message["body"])
                     self._room.set()
-                    self._last_progress = self.loop.time()
+                    self._last_progress = time.monotonic()
                 else:
                     self._started = True
                     await send(message)
@@ -252,9 +264,25 @@ class Exchange:
         self._stop()
         self._ready.set()
 
+    def _on_queue_timeout(self) -> None:
+        if self._abandon():
+            self._give_up_later("queue timeout")
+
+    def _abandon(self) -> bool:
+        """Give up on a request that still waits for a thread; `False` if a thread has it already."""
+        with self._lock:
+            if self._state != _QUEUED:
+                return False
+            self._state = _ABANDONED
+        self.gateway.budget.abandoned += 1
+        return True
+
     def _on_timeout(self) -> None:
         timeout = self.gateway.limits.timeout
-        idle = self.loop.time() - self._last_progress
+        if self._state == _QUEUED:  # the run has not started: the queue timeout governs the wait
+            self._timer = self.loop.call_later(timeout, self._on_timeout)
+            return
+        idle = time.monotonic() - self._last_progress
         if idle < timeout:
             self._timer = self.loop.call_later(timeout - idle, self._on_timeout)
             return
@@ -264,6 +292,9 @@ class Exchange:
         name = self.gateway.name
         if reason == "gone":
             logger.debug("the client left during a request to mount %r", name)
+            return
+        if reason == "queue timeout":
+            await self._overloaded(reason)
             return
         if reason == "timeout":
             self._stuck = True
@@ -291,7 +322,7 @@ class Exchange:
         if message["type"] == "http.disconnect":
             self._give_up_later("gone")
             return message
-        self._last_progress = self.loop.time()
+        self._last_progress = time.monotonic()
         self._received += len(message.get("body", b""))
         if self._received > self.gateway.limits.max_body_size:
             self._give_up_later("too_large")
@@ -326,7 +357,9 @@ class Exchange:
     def _release(self) -> None:
         if not self._released:
             self._released = True
-            self.gateway.budget.release(stuck=self._stuck)
+            self.gateway.budget.release(
+                started=self._state == _RUNNING, stuck=self._stuck, abandoned=self._state == _ABANDONED
+            )
 
     # -- thread side ------------------------------------------------------------------------
 
@@ -392,6 +425,14 @@ class Exchange:
                 self._room.wait()
 
     def _run_app(self, environ: Environ) -> None:
+        with self._lock:
+            abandoned = self._state == _ABANDONED
+            self._state = _RUNNING if not abandoned else _ABANDONED
+        if abandoned:
+            self._finish(_DONE)  # the loop gave up while the request waited: nothing to run
+            return
+        self.gateway.budget.begin()
+        self._last_progress = time.monotonic()
         try:
             self._run_app_unguarded(environ)
         except RuntimeError:  # pragma: no cover - the event loop closed under a stuck request
