@@ -163,3 +163,21 @@ def test_run_server_gives_up_on_a_server_that_never_starts() -> None:
     with pytest.raises(TimeoutError):
         with run_server(slow_start, startup_timeout=0.3, lifespan="on"):
             pass  # pragma: no cover
+
+
+@pytest.mark.anyio
+async def test_an_app_can_render_turnouts_errors_its_own_way() -> None:
+    from collections.abc import Mapping
+
+    from starlette.responses import PlainTextResponse
+
+    def renderer(scope: Scope, status: int, detail: str, headers: Mapping[str, str] | None) -> Response:
+        return PlainTextResponse(f"our own {status}: {detail}", status_code=status, headers=headers)
+
+    app = Turnout(error_renderer=renderer)
+    app.mount_wsgi("/legacy", hello, name="legacy", max_body_size=1)
+    async with client(app) as http:
+        missing = await http.get("/nowhere")
+        too_large = await http.post("/legacy/x", content=b"too large")
+    assert missing.text == "our own 404: Not Found"
+    assert too_large.status_code == 413 and too_large.text.startswith("our own 413")

@@ -18,14 +18,14 @@ from starlette.types import ASGIApp, ExceptionHandler, Lifespan, Receive, Scope,
 
 from turnout._types import WSGIApp
 from turnout.bridge.mount import LegacyLimits, WSGIMount
-from turnout.errors import http_exception_handler, server_error_handler
+from turnout.errors import ErrorRenderer, http_exception_handler, server_error_handler
 from turnout.lifespan import Lifespan as LifespanDriver
 from turnout.middleware.edge import SERVED_BY, EdgeMiddleware
 from turnout.middleware.proxy_headers import DEFAULT_TRUSTED
+from turnout.routing.imported import defined_at
 from turnout.routing.paths import BadPath, raw_route_path, split_path
 from turnout.routing.pattern import parse_prefix, parse_starlette
 from turnout.routing.table import Found, NotAllowed, RouteEntry, RouteSpec, RouteTable
-from turnout.routing.werkzeug_routes import defined_at
 
 logger = logging.getLogger("turnout")
 
@@ -244,6 +244,7 @@ class Turnout(Starlette):
         served_by_header: bool = True,
         shutdown_grace: float = SHUTDOWN_GRACE,
         trusted_proxies: Sequence[str] = DEFAULT_TRUSTED,
+        error_renderer: ErrorRenderer | None = None,
         max_body_size: int | None = None,
     ) -> None:
         handlers: dict[Any, ExceptionHandler] = {HTTPException: http_exception_handler, 500: server_error_handler}
@@ -252,6 +253,7 @@ class Turnout(Starlette):
         self.router = TableRouter(lifespan=lifespan, served_by_header=served_by_header, shutdown_grace=shutdown_grace)
         self.served_by_header = served_by_header
         self.trusted_proxies = tuple(trusted_proxies)
+        self.error_renderer = error_renderer
         for route in routes or []:
             if isinstance(route, Route):
                 self._add_native(route)

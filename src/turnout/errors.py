@@ -7,14 +7,18 @@ client asks for JSON, a small HTML page otherwise.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
+from typing import TypeAlias
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Scope
+
+ErrorRenderer: TypeAlias = Callable[[Scope, int, str, Mapping[str, str] | None], Response]
+"""`renderer(scope, status, detail, headers) -> Response`: an app's own error page (`Turnout(error_renderer=...)`)."""
 
 
 def _wants_json(scope: Scope) -> bool:
@@ -29,7 +33,17 @@ def _wants_json(scope: Scope) -> bool:
 def error_response(
     scope: Scope, status: int, detail: str | None = None, headers: Mapping[str, str] | None = None
 ) -> Response:
-    """The response for an error turnout itself produces."""
+    """The response for an error turnout itself produces, from the app's `error_renderer` if it has one."""
+    renderer: ErrorRenderer | None = getattr(scope.get("app"), "error_renderer", None)
+    if renderer is not None:
+        return renderer(scope, status, detail or HTTPStatus(status).phrase, headers)
+    return default_error_response(scope, status, detail, headers)
+
+
+def default_error_response(
+    scope: Scope, status: int, detail: str | None = None, headers: Mapping[str, str] | None = None
+) -> Response:
+    """turnout's own error page: JSON when the client prefers it, HTML otherwise."""
     phrase = HTTPStatus(status).phrase
     message = detail or phrase
     state = scope.get("state")

@@ -11,9 +11,9 @@ from starlette.types import Receive, Scope, Send
 from turnout._types import WSGIApp
 from turnout.bridge.options import DEFAULT_THREADS, LegacyLimits
 from turnout.bridge.responder import Exchange, LegacyGateway
+from turnout.routing.introspection import introspect
 from turnout.routing.pattern import parse_prefix
 from turnout.routing.table import RouteEntry, RouteSpec
-from turnout.routing.werkzeug_routes import build_url, find_url_map, has_host_rules, import_routes
 
 logger = logging.getLogger("turnout.bridge")
 
@@ -49,7 +49,7 @@ class WSGIMount:
         )
         self.pool = self.gateway.pool
         self.budget = self.gateway.budget
-        self.url_map = find_url_map(app)
+        self.source = introspect(app)
 
     @property
     def script_name(self) -> str:
@@ -66,11 +66,11 @@ class WSGIMount:
             defined_at=self.defined_at,
             kind="mount",
         )
-        # An app whose rules depend on the host cannot be judged by path alone: it takes every method.
-        any_method = self.url_map is None or has_host_rules(self.url_map)
+        # An app whose routes are unknown, or depend on the host, takes every method under its prefix.
+        any_method = self.source is None or self.source.takes_every_method
         specs = [RouteSpec(prefix_entry, self.pattern, self, any_method=any_method)]
-        if self.url_map is not None:
-            for route in import_routes(self.app, self.url_map, self.script_name):
+        if self.source is not None:
+            for route in self.source.routes(self.script_name):
                 entry = RouteEntry(
                     pattern=route.text,
                     methods=route.methods,
@@ -85,14 +85,9 @@ class WSGIMount:
 
     def url_path_for(self, endpoint: str, params: dict[str, Any]) -> str | None:
         """The path of a legacy `endpoint`, prefix included, or `None` if the app has no such endpoint."""
-        if self.url_map is None:
+        if self.source is None:
             return None
-        from werkzeug.routing import BuildError
-
-        try:
-            return build_url(self.url_map, self.script_name, endpoint, params)
-        except BuildError:
-            return None
+        return self.source.build(endpoint, params, self.script_name)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, raw_path: str) -> None:
         """Serve one request whose raw path (without `root_path`) is under this mount."""

@@ -9,23 +9,14 @@ that mount must take every method). Rules Werkzeug never matches for an HTTP req
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from turnout.routing.pattern import RoutePattern, parse_werkzeug
+from turnout.routing.imported import ImportedRoute, defined_at
+from turnout.routing.pattern import parse_werkzeug
 
-
-@dataclass(frozen=True, slots=True)
-class ImportedRoute:
-    pattern: RoutePattern
-    text: str
-    original: str
-    methods: frozenset[str] | None
-    endpoint: str
-    defined_at: str | None
+__all__ = ["WerkzeugRoutes", "build_url", "defined_at", "find_url_map", "has_host_rules", "import_routes"]
 
 
 def find_url_map(app: Any) -> Any | None:
@@ -36,17 +27,6 @@ def find_url_map(app: Any) -> Any | None:
         return None
     url_map = getattr(app, "url_map", None)
     return url_map if isinstance(url_map, Map) else None
-
-
-def defined_at(func: Callable[..., Any] | None) -> str | None:
-    """`file:line` where `func` is defined, when Python knows it."""
-    if func is None:
-        return None
-    func = inspect.unwrap(func)
-    code = getattr(func, "__code__", None)
-    if code is None:
-        return None
-    return f"{code.co_filename}:{code.co_firstlineno}"
 
 
 def _routable(rule: Any) -> bool:
@@ -86,3 +66,31 @@ def build_url(url_map: Any, script_name: str, endpoint: str, values: dict[str, A
     adapter = url_map.bind("localhost", script_name=script_name or "/")
     path: str = adapter.build(endpoint, values)
     return path
+
+
+class WerkzeugRoutes:
+    """The `RouteSource` of an app with a Werkzeug `url_map`: Flask, its blueprints, plain Werkzeug apps."""
+
+    def __init__(self, app: Any, url_map: Any) -> None:
+        self.app = app
+        self.url_map = url_map
+
+    @classmethod
+    def find(cls, app: Any) -> WerkzeugRoutes | None:
+        url_map = find_url_map(app)
+        return None if url_map is None else cls(app, url_map)
+
+    @property
+    def takes_every_method(self) -> bool:
+        return has_host_rules(self.url_map)
+
+    def routes(self, mount_prefix: str) -> list[ImportedRoute]:
+        return import_routes(self.app, self.url_map, mount_prefix)
+
+    def build(self, endpoint: str, params: dict[str, Any], script_name: str) -> str | None:
+        from werkzeug.routing import BuildError
+
+        try:
+            return build_url(self.url_map, script_name, endpoint, params)
+        except BuildError:
+            return None
