@@ -226,7 +226,12 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 # Always: turnout's proxy handling instead of Uvicorn's, the header deadline, the grace period.
-SERVER_OPTIONS = {"proxy_headers": False, "http": HttpToolsProtocol, "timeout_graceful_shutdown": 30.0}
+SERVER_OPTIONS = {
+    "proxy_headers": False,
+    "http": HttpToolsProtocol,
+    "timeout_graceful_shutdown": 30.0,
+    "access_log": False,  # turnout's access log replaces Uvicorn's
+}
 
 
 def test_serve_prints_the_table_and_address_then_runs_the_app(

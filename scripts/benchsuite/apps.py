@@ -59,9 +59,7 @@ def download() -> Response:
         for _ in range(size // CHUNK):
             yield _ZEROS
 
-    return Response(
-        chunks(), mimetype="application/octet-stream", headers={"Content-Length": str(size - size % CHUNK)}
-    )
+    return Response(chunks(), mimetype="application/octet-stream", headers={"Content-Length": str(size - size % CHUNK)})
 
 
 @flask_app.post("/upload")

@@ -185,7 +185,9 @@ class RunningServer:
             except (OSError, urllib.error.URLError):
                 pass
             time.sleep(0.1)
-        raise ServerFailed(f"{self.spec.label} did not answer {self.spec.health} within {timeout:.0f} s:\n{self.log_tail()}")
+        raise ServerFailed(
+            f"{self.spec.label} did not answer {self.spec.health} within {timeout:.0f} s:\n{self.log_tail()}"
+        )
 
     def pids(self) -> list[int]:
         """The processes of the server's session: the leader (taskset became the server) and its children."""

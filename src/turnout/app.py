@@ -20,8 +20,11 @@ from turnout._types import WSGIApp
 from turnout.bridge.mount import LegacyLimits, WSGIMount
 from turnout.errors import ErrorRenderer, http_exception_handler, server_error_handler
 from turnout.lifespan import Lifespan as LifespanDriver
+from turnout.metrics import Metrics
+from turnout.middleware.access_log import AccessLog
 from turnout.middleware.edge import SERVED_BY, EdgeMiddleware
 from turnout.middleware.proxy_headers import DEFAULT_TRUSTED
+from turnout.middleware.record import ROUTE
 from turnout.routing.imported import defined_at
 from turnout.routing.paths import BadPath, raw_route_path, split_path
 from turnout.routing.pattern import parse_prefix, parse_starlette
@@ -164,6 +167,7 @@ class TableRouter(Router):
                     self._seen = {}  # bounded: a client sending endless new paths only empties it
                 self._seen[method, raw] = (result, segments)
         if type(result) is Found:
+            scope[ROUTE] = result.route.entry
             target = result.route.target
             if type(target) is WSGIMount:
                 await target.handle(scope, receive, send, raw)
@@ -229,6 +233,14 @@ class Turnout(Starlette):
     ```
     The most specific route wins, whatever the order of registration; on an exact tie the new
     side wins and the legacy route is marked `replaced` in `app.table`.
+
+    Options (keyword-only), beside Starlette's own:
+    - `served_by_header`: add `X-Served-By` to responses (on);
+    - `shutdown_grace`: seconds in-flight requests get at shutdown (30);
+    - `trusted_proxies`: peers whose `X-Forwarded-*` headers count (loopback);
+    - `error_renderer`: `renderer(scope, status, detail, headers) -> Response` for turnout's errors;
+    - `access_log`: `"text"` or `"json"` for one line per request on the logger `turnout.access` (off);
+    - `metrics_path`, `metrics_token`, `metrics_allow`: a Prometheus endpoint (off; see `turnout.metrics`).
     """
 
     router: TableRouter
@@ -245,6 +257,10 @@ class Turnout(Starlette):
         shutdown_grace: float = SHUTDOWN_GRACE,
         trusted_proxies: Sequence[str] = DEFAULT_TRUSTED,
         error_renderer: ErrorRenderer | None = None,
+        access_log: str | None = None,
+        metrics_path: str | None = None,
+        metrics_token: str | None = None,
+        metrics_allow: Sequence[str] = DEFAULT_TRUSTED,
         max_body_size: int | None = None,
     ) -> None:
         handlers: dict[Any, ExceptionHandler] = {HTTPException: http_exception_handler, 500: server_error_handler}
@@ -254,6 +270,11 @@ class Turnout(Starlette):
         self.served_by_header = served_by_header
         self.trusted_proxies = tuple(trusted_proxies)
         self.error_renderer = error_renderer
+        self.access_log = AccessLog(access_log) if access_log else None
+        self.metrics: Metrics | None = None
+        if metrics_path is not None:
+            self.metrics = Metrics(self.router.wsgi_mounts, token=metrics_token, allow=metrics_allow)
+            self.add_route(metrics_path, self.metrics.endpoint, methods=["GET"], name="turnout_metrics")
         for route in routes or []:
             if isinstance(route, Route):
                 self._add_native(route)
@@ -264,7 +285,10 @@ class Turnout(Starlette):
 
     def build_middleware_stack(self) -> ASGIApp:
         # The edge comes first, so that every response has the request id, a 500 page included.
-        return EdgeMiddleware(super().build_middleware_stack(), trusted_proxies=self.trusted_proxies)
+        observers = [o for o in (self.access_log, self.metrics) if o is not None]
+        return EdgeMiddleware(
+            super().build_middleware_stack(), trusted_proxies=self.trusted_proxies, observers=observers
+        )
 
     # -- registering ------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from turnout._serve import CONFIG_ENV, FACTORY, load_demo
 from turnout.app import Turnout
 from turnout.config import CONFIG_FILE, LOG_LEVELS, ServerConfig, build_app, load_config
 from turnout.exceptions import TurnoutError
+from turnout.metrics import MULTIPROCESS
+from turnout.middleware.access_log import AccessLog
 from turnout.server import HEADER_TIMEOUT_VARIABLE, protocol
 
 EXIT_USAGE = 2
@@ -126,6 +129,13 @@ def _serve(args: argparse.Namespace) -> int:
         "timeout_graceful_shutdown": app.router.shutdown_grace,
     }
     os.environ[HEADER_TIMEOUT_VARIABLE] = str(server.header_timeout)
+    if path is None and app.access_log is None:
+        app.access_log = AccessLog("text")  # the demo logs each request, with its request id
+    if app.access_log is not None:
+        options["access_log"] = False  # turnout's own line replaces Uvicorn's
+    if app.metrics is not None and workers > 1 and not os.environ.get(MULTIPROCESS):
+        # Each worker writes its figures here, and a scrape of any worker sums them all.
+        os.environ[MULTIPROCESS] = tempfile.mkdtemp(prefix="turnout-metrics-")
     if workers > 1 or reload:
         # Each worker, and each reload, is a fresh process: it rebuilds the app from the file.
         if path is None:

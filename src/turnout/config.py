@@ -59,6 +59,16 @@ class AppConfig:
     debug: bool = False
     max_body_size: int | None = None
     trusted_proxies: tuple[str, ...] = DEFAULT_TRUSTED
+    access_log: str | None = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    """`[metrics]`: the Prometheus endpoint, off unless the section is there."""
+
+    path: str = "/metrics"
+    token: str | None = None
+    allow: tuple[str, ...] = DEFAULT_TRUSTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +116,7 @@ class TurnoutConfig:
     wsgi: tuple[WSGIMountConfig, ...] = ()
     asgi: tuple[ASGIMountConfig, ...] = ()
     routes: tuple[RouteConfig, ...] = ()
+    metrics: MetricsConfig | None = None
     lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def error(self, message: str, *, key: str | None = None, fix: str | None = None) -> ConfigError:
@@ -298,9 +309,10 @@ def _unknown_key(config: TurnoutConfig, key: str, name: str, allowed: tuple[str,
     return config.error(f"unknown key {name!r}", key=key, fix=f"{hint}valid keys here: {', '.join(allowed)}")
 
 
-_TOP = ("server", "app", "wsgi", "asgi", "route")
+_TOP = ("server", "app", "wsgi", "asgi", "route", "metrics")
+_METRICS = ("path", "token", "allow")
 _SERVER = ("host", "port", "workers", "log_level", "reload", "header_timeout")
-_APP = ("served_by_header", "shutdown_grace", "debug", "max_body_size", "trusted_proxies")
+_APP = ("served_by_header", "shutdown_grace", "debug", "max_body_size", "trusted_proxies", "access_log")
 _WSGI = ("prefix", "app", "name", "threads", "queue", "queue_timeout", "timeout", "max_body_size")
 _ASGI = ("prefix", "app", "name")
 _ROUTE = ("path", "endpoint", "methods", "name")
@@ -351,6 +363,34 @@ def _read_app(config: TurnoutConfig, data: dict[str, Any]) -> AppConfig:
         debug=table.boolean("debug", defaults.debug),
         max_body_size=table.optional_integer("max_body_size", "max_body_size = 10_485_760", minimum=0),
         trusted_proxies=_trusted_proxies(config, table),
+        access_log=_access_log(config, table),
+    )
+
+
+def _access_log(config: TurnoutConfig, table: _Table) -> str | None:
+    style = table.optional_string("access_log", 'access_log = "text"', "text")
+    if style == "off":
+        return None
+    if style not in ("text", "json"):
+        raise config.error(
+            f"unknown access log style {style!r}", key=table.child("access_log"), fix='use "text", "json" or "off"'
+        )
+    return style
+
+
+def _read_metrics(config: TurnoutConfig, data: dict[str, Any]) -> MetricsConfig | None:
+    if "metrics" not in data:
+        return None
+    table = _Table(config, _section(config, data, "metrics"), "metrics", _METRICS)
+    defaults = MetricsConfig()
+    path = table.optional_string("path", 'path = "/metrics"', defaults.path) or defaults.path
+    if not path.startswith("/"):
+        raise config.error(f"{path!r} does not start with '/'", key="metrics.path", fix='write it as "/metrics"')
+    allow = table.strings("allow", 'allow = ["127.0.0.1", "10.0.0.0/8"]')
+    return MetricsConfig(
+        path=path,
+        token=table.optional_string("token", 'token = "a long random string"'),
+        allow=defaults.allow if allow is None else tuple(allow),
     )
 
 
@@ -528,7 +568,17 @@ def load_config(path: str | Path) -> TurnoutConfig:
     asgi = _read_asgi(config, data)
     _check_names(config, (*wsgi, *asgi))
     routes = _read_routes(config, data)
-    return TurnoutConfig(path=path, server=server, app=app, wsgi=wsgi, asgi=asgi, routes=routes, lines=config.lines)
+    metrics = _read_metrics(config, data)
+    return TurnoutConfig(
+        path=path,
+        server=server,
+        app=app,
+        wsgi=wsgi,
+        asgi=asgi,
+        routes=routes,
+        metrics=metrics,
+        lines=config.lines,
+    )
 
 
 # -- building -------------------------------------------------------------------------------
@@ -584,6 +634,10 @@ def build_app(config: TurnoutConfig, cls: type[Turnout]) -> Turnout:
         shutdown_grace=config.app.shutdown_grace,
         max_body_size=config.app.max_body_size,
         trusted_proxies=config.app.trusted_proxies,
+        access_log=config.app.access_log,
+        metrics_path=None if config.metrics is None else config.metrics.path,
+        metrics_token=None if config.metrics is None else config.metrics.token,
+        metrics_allow=DEFAULT_TRUSTED if config.metrics is None else config.metrics.allow,
     )
     for wsgi in config.wsgi:
         key = f"{wsgi.key}.app"

@@ -39,6 +39,7 @@ from turnout.bridge.files import ErrorStream, FileWrapper
 from turnout.bridge.options import LegacyLimits
 from turnout.bridge.pool import WorkerPool
 from turnout.errors import error_response
+from turnout.middleware.record import QUEUE_WAIT
 
 logger = logging.getLogger("turnout.bridge")
 
@@ -131,6 +132,8 @@ class Exchange:
         self._received = 0
         self._stuck = False
         self._queue_timer: asyncio.TimerHandle | None = None
+        self._submitted_at = 0.0
+        self._started_at = 0.0  # written by the thread when it starts on the request
         # Who gives the thread's place back: the loop when it reads the last message, or the
         # thread when it finishes after the loop has given up on the request.
         self._lock = threading.Lock()
@@ -166,8 +169,8 @@ class Exchange:
             environ["wsgi.errors"] = gateway.errors
             environ["wsgi.file_wrapper"] = FileWrapper
             context = contextvars.copy_context()
+            self._last_progress = self._submitted_at = time.monotonic()
             gateway.pool.submit(functools.partial(context.run, self._run_app, environ))
-            self._last_progress = time.monotonic()
             self._timer = self.loop.call_later(limits.timeout, self._on_timeout)
             if gateway.budget.may_wait:
                 self._queue_timer = self.loop.call_later(limits.queue_timeout, self._on_queue_timeout)
@@ -181,6 +184,8 @@ class Exchange:
                 self._timer.cancel()
             if self._queue_timer is not None:
                 self._queue_timer.cancel()
+            if self._submitted_at:
+                self.scope[QUEUE_WAIT] = (self._started_at or time.monotonic()) - self._submitted_at
             if self._watch_delay is not None:
                 self._watch_delay.cancel()
             if self._watcher is not None:
@@ -432,7 +437,7 @@ class Exchange:
             self._finish(_DONE)  # the loop gave up while the request waited: nothing to run
             return
         self.gateway.budget.begin()
-        self._last_progress = time.monotonic()
+        self._last_progress = self._started_at = time.monotonic()
         try:
             self._run_app_unguarded(environ)
         except RuntimeError:  # pragma: no cover - the event loop closed under a stuck request

@@ -5,21 +5,28 @@ Every request goes through it first. It:
 - applies `X-Forwarded-*` from trusted proxies (see `proxy_headers`);
 - reuses or makes the request id (see `request_id`);
 - adds `X-Request-ID`, and the `X-Served-By` that the router left in `scope["turnout.served_by"]`,
-  to the response.
+  to the response;
+- when the request is done, hands a `RequestRecord` to the observers (the access log, metrics),
+  if there are any.
 These are one middleware rather than four because each would scan the headers and wrap `send`
 again, a cost the new side pays on every request (see docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+import time
+from collections.abc import Iterable, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from turnout.errors import error_response
 from turnout.middleware.framing import framing_error
 from turnout.middleware.proxy_headers import TrustedProxies, apply_forwarded
+from turnout.middleware.record import QUEUE_WAIT, ROUTE, Observer, RequestRecord
 from turnout.middleware.request_id import incoming_request_id, new_request_id, request_id
+
+logger = logging.getLogger("turnout")
 
 SERVED_BY = "turnout.served_by"
 _REQUEST_ID = b"x-request-id"
@@ -36,10 +43,13 @@ _WATCHED = {
 class EdgeMiddleware:
     """Pure-ASGI middleware: framing, trusted proxy headers, request id, and turnout's response headers."""
 
-    def __init__(self, app: ASGIApp, *, trusted_proxies: Iterable[str] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, *, trusted_proxies: Iterable[str] = (), observers: Sequence[Observer] = ()
+    ) -> None:
         self.app = app
         trusted = list(trusted_proxies)
         self.trusted = TrustedProxies(trusted) if trusted else None
+        self.observers = list(observers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -90,6 +100,44 @@ class EdgeMiddleware:
 
         token = request_id.set(rid)
         try:
-            await self.app(scope, receive, send_with_headers)
+            if self.observers:
+                await self._observed(scope, receive, send_with_headers, rid)
+            else:
+                await self.app(scope, receive, send_with_headers)
         finally:
             request_id.reset(token)
+
+    async def _observed(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app fails before it starts a response
+        sent = 0
+
+        async def counting(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counting)
+        finally:
+            client = scope.get("client")
+            record = RequestRecord(
+                method=scope["method"],
+                path=scope["path"],
+                query=scope.get("query_string", b"").decode("latin-1"),
+                status=status,
+                bytes_sent=sent,
+                duration=time.perf_counter() - started,
+                queue_wait=scope.get(QUEUE_WAIT),
+                route=scope.get(ROUTE),
+                request_id=rid,
+                client=None if client is None else str(client[0]),
+            )
+            for observe in self.observers:
+                try:
+                    observe(record)
+                except Exception:
+                    logger.exception("an observer of requests failed")

@@ -1,0 +1,285 @@
+"""What is measured, in interleaved rounds: round 1 runs every server once, round 2 again, and so on.
+
+A slow moment of the shared machine then hits one round of every server rather than all the
+rounds of one, and the ratios are taken within each round before their median is.
+"""
+
+from __future__ import annotations
+
+import functools
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchsuite import servers
+from benchsuite.load import Transfer, Wrk, WrkResult, in_process, transfer, wait_until
+from benchsuite.servers import ROOT, SERVER_CORE, RunningServer, ServerSpec
+
+SCENARIOS = ("legacy", "new", "stream", "isolation", "routing")
+IN_PROCESS = "in-process"
+IN_PROCESS_LABEL = "Flask called in-process, no server (the ceiling)"
+# Hypercorn's WSGI wrapper reads the whole body into memory first, and refuses one over 16 MiB.
+NO_UPLOAD = {"flask-hypercorn": "not run: Hypercorn reads a WSGI body into memory, up to 16 MiB (413 beyond)"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    quick: bool
+    rounds: int  # of the request-rate scenarios
+    seconds: int  # per wrk run
+    connections: int
+    stream_mib: int
+    stream_rounds: int
+    stream_deadline: float
+    isolation_rounds: int
+    isolation_seconds: int
+    isolation_connections: int  # of the wrk that measures the native and the second legacy route
+    load_connections: int  # of the wrk that saturates the busy legacy mount
+    warm_up: int  # seconds of wrk per (server, path) before the first round; 0 for none
+
+
+FULL = Settings(
+    quick=False,
+    rounds=5,
+    seconds=3,
+    connections=32,
+    stream_mib=512,
+    stream_rounds=3,
+    stream_deadline=60.0,
+    isolation_rounds=3,
+    isolation_seconds=3,
+    isolation_connections=32,
+    load_connections=64,
+    warm_up=1,
+)
+QUICK = Settings(
+    quick=True,
+    rounds=2,
+    seconds=1,
+    connections=32,
+    stream_mib=64,
+    stream_rounds=1,
+    stream_deadline=20.0,
+    isolation_rounds=1,
+    isolation_seconds=1,
+    isolation_connections=32,
+    load_connections=64,
+    warm_up=0,
+)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One measurement of one route on one server in one round."""
+
+    rate: float  # successful responses per second
+    p99: float | None  # seconds
+    errors: int = 0
+    non_2xx: int = 0
+
+    @classmethod
+    def of(cls, result: WrkResult) -> Sample:
+        return cls(result.rate, result.p99, result.errors, result.non_2xx)
+
+
+@dataclass(frozen=True)
+class RateScenario:
+    key: str
+    title: str
+    path: str
+    specs: tuple[ServerSpec, ...]
+    in_process: bool = False
+
+
+RATE_SCENARIOS = {
+    "legacy": (
+        RateScenario("legacy-hello", 'legacy hello (Flask returns "Hello, world!")', "/hello", servers.LEGACY, True),
+        RateScenario("legacy-json", "legacy JSON (Flask `jsonify` of a small dict)", "/json", servers.LEGACY, True),
+    ),
+    "new": (
+        RateScenario("new-hello", "new hello (Starlette `PlainTextResponse`)", "/new/hello", servers.NEW),
+        RateScenario("new-json", "new JSON (Starlette `JSONResponse`)", "/new/json", servers.NEW),
+    ),
+}
+
+
+@dataclass
+class Results:
+    settings: Settings
+    only: tuple[str, ...]
+    labels: dict[str, str] = field(default_factory=dict)
+    # scenario key -> server key -> one sample per round (None when that round failed)
+    rates: dict[str, dict[str, list[Sample | None]]] = field(default_factory=dict)
+    rate_titles: dict[str, str] = field(default_factory=dict)
+    # "download" | "upload" -> server key -> one transfer per round
+    streams: dict[str, dict[str, list[Transfer]]] = field(default_factory=dict)
+    skipped_streams: dict[str, str] = field(default_factory=dict)
+    # server key -> (condition, route) -> one sample per round
+    isolation: dict[str, dict[tuple[str, str], list[Sample]]] = field(default_factory=dict)
+    isolation_load: dict[str, dict[str, list[Sample]]] = field(default_factory=dict)
+    routing_table: str | None = None
+    routing_summary: str | None = None
+    failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def progress(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def rotated(items: Sequence[ServerSpec], turn: int) -> list[ServerSpec]:
+    """`items` starting at `turn`: no server always runs first, or right after another."""
+    shift = turn % len(items)
+    return [*items[shift:], *items[:shift]]
+
+
+# -- request rates ------------------------------------------------------------------------------
+
+
+def run_rates(results: Results, wrk: Wrk, running: dict[str, RunningServer], selected: Sequence[str]) -> None:
+    settings = results.settings
+    scenarios = [s for name in selected for s in RATE_SCENARIOS[name]]
+    for scenario in scenarios:
+        results.rate_titles[scenario.key] = scenario.title
+        results.rates[scenario.key] = {spec.key: [] for spec in scenario.specs}
+        if scenario.in_process:
+            results.rates[scenario.key][IN_PROCESS] = []
+            results.labels[IN_PROCESS] = IN_PROCESS_LABEL
+    if settings.warm_up:
+        progress("warming up every server")
+        for scenario in scenarios:
+            for spec in scenario.specs:
+                server = running[spec.key]
+                wrk.run(server.url(scenario.path), connections=settings.connections, seconds=settings.warm_up)
+    for turn in range(settings.rounds):
+        progress(f"request rates: round {turn + 1}/{settings.rounds}")
+        for scenario in scenarios:
+            for spec in rotated(scenario.specs, turn):
+                server = running[spec.key]
+                try:
+                    result = wrk.run(
+                        server.url(scenario.path), connections=settings.connections, seconds=settings.seconds
+                    )
+                except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                    results.failures.append(f"{scenario.key} on {spec.label}, round {turn + 1}: {exc}")
+                    results.rates[scenario.key][spec.key].append(None)
+                    continue
+                results.rates[scenario.key][spec.key].append(Sample.of(result))
+            if scenario.in_process:
+                rate = in_process(scenario.path, settings.seconds)
+                results.rates[scenario.key][IN_PROCESS].append(Sample(rate, None))
+
+
+# -- streaming ----------------------------------------------------------------------------------
+
+
+def run_streams(results: Results, running: dict[str, RunningServer]) -> None:
+    settings = results.settings
+    specs = servers.LEGACY
+    for direction in ("download", "upload"):
+        results.streams[direction] = {spec.key: [] for spec in specs}
+    results.skipped_streams = dict(NO_UPLOAD)
+    for turn in range(settings.stream_rounds):
+        progress(f"streaming {settings.stream_mib} MiB: round {turn + 1}/{settings.stream_rounds}")
+        for spec in rotated(specs, turn):
+            for direction in ("download", "upload"):
+                if direction == "upload" and spec.key in NO_UPLOAD:
+                    continue
+                done = transfer(running[spec.key], direction, settings.stream_mib, deadline=settings.stream_deadline)
+                if not done.ok:
+                    results.failures.append(f"{direction} on {spec.label}, round {turn + 1}: {done.detail}")
+                results.streams[direction][spec.key].append(done)
+
+
+# -- isolation ----------------------------------------------------------------------------------
+
+CONDITIONS = ("unloaded", "cpu", "sleep")
+ROUTES = ("/native", "/other/fast")
+LOAD_PATHS = {"cpu": "/busy/spin", "sleep": "/busy/sleep"}
+DRAIN_TIMEOUT = 30.0
+
+
+def answers_fast(server: RunningServer, path: str, within: float = 0.05) -> bool:
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(server.url(path), timeout=5) as response:
+            response.read()
+            return response.status == 200 and time.perf_counter() - started < within
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def drained(server: RunningServer) -> bool:
+    """The busy mount is through its backlog: its pool answers a trivial request at once, twice."""
+    return answers_fast(server, "/busy/ping") and answers_fast(server, "/busy/ping")
+
+
+def run_isolation(results: Results, wrk: Wrk, logs: Path) -> None:
+    settings = results.settings
+    seconds = settings.isolation_seconds
+    specs = servers.ISOLATION
+    for spec in specs:
+        results.labels[f"isolation:{spec.key}"] = spec.label
+        results.isolation[spec.key] = {(c, r): [] for c in CONDITIONS for r in ROUTES}
+        results.isolation_load[spec.key] = {c: [] for c in LOAD_PATHS}
+    with servers.running(specs, logs) as running:
+        if settings.warm_up:
+            for spec in specs:
+                for route in ROUTES:
+                    wrk.run(running[spec.key].url(route), connections=settings.isolation_connections, seconds=1)
+        for turn in range(settings.isolation_rounds):
+            progress(f"isolation: round {turn + 1}/{settings.isolation_rounds}")
+            for spec in rotated(specs, turn):
+                server = running[spec.key]
+                table = results.isolation[spec.key]
+                for route in ROUTES:
+                    measured = wrk.run(server.url(route), connections=settings.isolation_connections, seconds=seconds)
+                    table["unloaded", route].append(Sample.of(measured))
+                for condition, load_path in LOAD_PATHS.items():
+                    # The load outlasts both measurements; 1 s first, so that the mount is saturated.
+                    load = wrk.start(
+                        server.url(load_path), connections=settings.load_connections, seconds=2 * seconds + 2
+                    )
+                    try:
+                        time.sleep(1.0)
+                        for route in ROUTES:
+                            measured = wrk.run(
+                                server.url(route), connections=settings.isolation_connections, seconds=seconds
+                            )
+                            table[condition, route].append(Sample.of(measured))
+                        results.isolation_load[spec.key][condition].append(Sample.of(load.finish()))
+                    finally:
+                        load.stop()
+                    if not wait_until(functools.partial(drained, server), DRAIN_TIMEOUT):
+                        results.failures.append(f"isolation: {spec.label} still busy {DRAIN_TIMEOUT:.0f} s after load")
+
+
+# -- routing ------------------------------------------------------------------------------------
+
+
+def run_routing(results: Results, workdir: Path) -> None:
+    """`scripts/bench_routing.py`, pinned to the server core; its table and summary go in the report."""
+    progress("routing: scripts/bench_routing.py")
+    output = workdir / "routing.md"
+    argv = ["taskset", "-c", str(SERVER_CORE), sys.executable, str(ROOT / "scripts" / "bench_routing.py")]
+    if results.settings.quick:
+        argv.append("--quick")
+    argv += ["--markdown", str(output)]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    if done.returncode != 0 or not output.exists():
+        results.failures.append(f"routing: bench_routing.py failed ({done.returncode}): {done.stderr[-500:]}")
+        return
+    text = output.read_text(encoding="utf-8")
+    table, _, summary = text.partition("\n\n")
+    results.routing_table = table.strip() + "\n"
+    results.routing_summary = summary.split("\n\n")[0].strip()
+
+
+def median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None

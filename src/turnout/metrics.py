@@ -1,0 +1,129 @@
+"""Prometheus metrics for both sides, labelled by route template, never by raw path.
+
+Off by default. `Turnout(metrics_path="/metrics")` turns it on; the endpoint answers only
+clients in `metrics_allow` (loopback by default) or with `Authorization: Bearer <metrics_token>`.
+
+Families:
+- `turnout_requests_total` and `turnout_request_duration_seconds`, by `route` (the template),
+  `method`, `status` (`2xx`...), `side` and `mount`;
+- per WSGI mount: `turnout_legacy_threads_busy`, `turnout_legacy_requests_queued`,
+  `turnout_legacy_threads_stuck` (gauges) and `turnout_legacy_queue_wait_seconds` (histogram).
+
+Under `--workers N`, `turnout serve` sets `PROMETHEUS_MULTIPROC_DIR`, and every worker's figures
+are summed at each scrape (prometheus_client's multiprocess mode).
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from turnout.exceptions import ConfigError
+from turnout.middleware.proxy_headers import TrustedProxies
+from turnout.middleware.record import RequestRecord
+
+if TYPE_CHECKING:
+    from turnout.bridge.mount import WSGIMount
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_LABELS = ("route", "method", "status", "side", "mount")
+MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR"
+
+
+class Metrics:
+    """An observer of requests that keeps the metric families, and the endpoint that serves them."""
+
+    def __init__(
+        self,
+        mounts: Sequence[WSGIMount],
+        *,
+        token: str | None = None,
+        allow: Iterable[str] = ("127.0.0.1", "::1"),
+    ) -> None:
+        try:
+            from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+        except ImportError:  # pragma: no cover - the dev extra has it
+            raise ConfigError(
+                "metrics need the prometheus_client package", fix="pip install 'turnout[metrics]'"
+            ) from None
+
+        self.mounts = mounts
+        self.token = token
+        self.allow = TrustedProxies(allow)
+        self.multiprocess = bool(os.environ.get(MULTIPROCESS))
+        # In multiprocess mode the values live in files and a registry is made at each scrape.
+        self.registry: Any = None if self.multiprocess else CollectorRegistry()
+        registry = self.registry
+        self.requests = Counter("turnout_requests_total", "Requests, by route template.", _LABELS, registry=registry)
+        self.duration = Histogram(
+            "turnout_request_duration_seconds", "Request duration, by route template.", _LABELS, registry=registry
+        )
+        self.queue_wait = Histogram(
+            "turnout_legacy_queue_wait_seconds",
+            "Time legacy requests waited for a thread.",
+            ["mount"],
+            registry=registry,
+        )
+        mode: dict[str, Any] = {"multiprocess_mode": "livesum"} if self.multiprocess else {}
+        self.busy = Gauge(
+            "turnout_legacy_threads_busy", "Legacy threads running a request.", ["mount"], registry=registry, **mode
+        )
+        self.queued = Gauge(
+            "turnout_legacy_requests_queued",
+            "Legacy requests waiting for a thread.",
+            ["mount"],
+            registry=registry,
+            **mode,
+        )
+        self.stuck = Gauge(
+            "turnout_legacy_threads_stuck",
+            "Legacy threads still running past their timeout.",
+            ["mount"],
+            registry=registry,
+            **mode,
+        )
+
+    def __call__(self, record: RequestRecord) -> None:
+        method = record.method if record.method in _METHODS else "OTHER"
+        labels = (record.template, method, f"{record.status // 100}xx", record.side, record.mount)
+        self.requests.labels(*labels).inc()
+        self.duration.labels(*labels).observe(record.duration)
+        if record.queue_wait is not None and record.route is not None and record.route.side == "wsgi":
+            self.queue_wait.labels(record.mount).observe(record.queue_wait)
+        self._update_gauges()
+
+    def _update_gauges(self) -> None:
+        for mount in self.mounts:
+            budget = mount.budget
+            self.busy.labels(mount.name).set(budget.running - budget.stuck)
+            self.queued.labels(mount.name).set(budget.waiting)
+            self.stuck.labels(mount.name).set(budget.stuck)
+
+    def allowed(self, request: Request) -> bool:
+        """Whether `request` may read the metrics: from an allowed address, or with the token."""
+        if self.token is not None:
+            given = request.headers.get("authorization", "")
+            if hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
+                return True
+        client = request.client
+        return client is not None and client.host in self.allow
+
+    async def endpoint(self, request: Request) -> Response:
+        """The metrics endpoint, in Prometheus' text format."""
+        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+        if not self.allowed(request):
+            return PlainTextResponse("Forbidden", status_code=403)
+        self._update_gauges()
+        registry = self.registry
+        if registry is None:
+            from prometheus_client import multiprocess
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
