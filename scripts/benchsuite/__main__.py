@@ -80,6 +80,7 @@ def run(args: argparse.Namespace, workdir: Path) -> Results:
     if "isolation" in selected:
         scenarios.run_isolation(results, wrk, workdir)
     results.seconds = time.monotonic() - started
+    results.load_at_end = os.getloadavg()
     return results
 
 

@@ -217,7 +217,7 @@ Each section says what is measured, gives the figures of one run with the machin
 and the exact command that reproduces it. The machines are shared and noisy: every figure is a
 median, and ratios measured in one run mean more than absolute times compared across runs.
 
-Everything on this page comes from one run of `scripts/bench`{quick}, which took {minutes}.
+Everything on this page comes from one run of `{command}`, which took {minutes}.
 """
 
 HOW_TO_READ = """\
@@ -498,8 +498,10 @@ def _routing_section(results: Results) -> list[str]:
     return out
 
 
-def _machine_section(machine: Machine) -> list[str]:
+def _machine_section(machine: Machine, load_at_end: tuple[float, float, float] | None) -> list[str]:
     load = ", ".join(f"{x:.2f}" for x in machine.load)
+    if load_at_end is not None:
+        load += "; at the end: " + ", ".join(f"{x:.2f}" for x in load_at_end)
     packages = ", ".join(f"{name} {version}" for name, version in machine.packages.items())
     return [
         "## Machine and versions\n",
@@ -532,7 +534,7 @@ def _reproduce(command: str, quick: bool) -> list[str]:
 
 def markdown(results: Results, machine: Machine, command: str) -> str:
     minutes = f"{results.seconds / 60:.1f} minutes" if results.seconds >= 60 else f"{results.seconds:.0f} s"
-    out = [INTRO.format(quick=" --quick" if results.settings.quick else "", minutes=minutes), HOW_TO_READ]
+    out = [INTRO.format(command=command, minutes=minutes), HOW_TO_READ]
     found = targets(results)
     if found:
         out += ["## Targets\n", "| target | measured | goal | verdict |", "|---|---:|---|---|"]
@@ -546,6 +548,6 @@ def markdown(results: Results, machine: Machine, command: str) -> str:
     out += _stream_table(results)
     out += _isolation_tables(results)
     out += _routing_section(results)
-    out += _machine_section(machine)
+    out += _machine_section(machine, results.load_at_end)
     out += _reproduce(command, results.settings.quick)
     return "\n".join(out).rstrip() + "\n"

@@ -7,6 +7,7 @@ rounds of one, and the ratios are taken within each round before their median is
 from __future__ import annotations
 
 import functools
+import math
 import statistics
 import subprocess
 import sys
@@ -42,6 +43,8 @@ class Settings:
     isolation_connections: int  # of the wrk that measures the native and the second legacy route
     load_connections: int  # of the wrk that saturates the busy legacy mount
     warm_up: int  # seconds of wrk per (server, path) before the first round; 0 for none
+    in_process_seconds: float
+    load_lead: float  # seconds of load on the busy mount before the measurements start
 
 
 FULL = Settings(
@@ -53,10 +56,12 @@ FULL = Settings(
     stream_rounds=3,
     stream_deadline=60.0,
     isolation_rounds=3,
-    isolation_seconds=3,
+    isolation_seconds=4,
     isolation_connections=32,
     load_connections=64,
     warm_up=1,
+    in_process_seconds=3.0,
+    load_lead=1.0,
 )
 QUICK = Settings(
     quick=True,
@@ -67,10 +72,12 @@ QUICK = Settings(
     stream_rounds=1,
     stream_deadline=20.0,
     isolation_rounds=1,
-    isolation_seconds=1,
+    isolation_seconds=2,
     isolation_connections=32,
     load_connections=64,
     warm_up=0,
+    in_process_seconds=0.5,
+    load_lead=0.5,
 )
 
 
@@ -127,10 +134,14 @@ class Results:
     routing_summary: str | None = None
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    load_at_end: tuple[float, float, float] | None = None
+
+
+_STARTED = time.monotonic()
 
 
 def progress(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
+    print(f"bench: [{time.monotonic() - _STARTED:5.0f} s] {message}", file=sys.stderr, flush=True)
 
 
 def rotated(items: Sequence[ServerSpec], turn: int) -> list[ServerSpec]:
@@ -172,7 +183,7 @@ def run_rates(results: Results, wrk: Wrk, running: dict[str, RunningServer], sel
                     continue
                 results.rates[scenario.key][spec.key].append(Sample.of(result))
             if scenario.in_process:
-                rate = in_process(scenario.path, settings.seconds)
+                rate = in_process(scenario.path, settings.in_process_seconds)
                 results.rates[scenario.key][IN_PROCESS].append(Sample(rate, None))
 
 
@@ -242,12 +253,11 @@ def run_isolation(results: Results, wrk: Wrk, logs: Path) -> None:
                     measured = wrk.run(server.url(route), connections=settings.isolation_connections, seconds=seconds)
                     table["unloaded", route].append(Sample.of(measured))
                 for condition, load_path in LOAD_PATHS.items():
-                    # The load outlasts both measurements; 1 s first, so that the mount is saturated.
-                    load = wrk.start(
-                        server.url(load_path), connections=settings.load_connections, seconds=2 * seconds + 2
-                    )
+                    # The load starts first, so that the mount is saturated, and outlasts both measurements.
+                    load_seconds = math.ceil(settings.load_lead + 2 * seconds + 0.5)
+                    load = wrk.start(server.url(load_path), connections=settings.load_connections, seconds=load_seconds)
                     try:
-                        time.sleep(1.0)
+                        time.sleep(settings.load_lead)
                         for route in ROUTES:
                             measured = wrk.run(
                                 server.url(route), connections=settings.isolation_connections, seconds=seconds

@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Mount, NoMatchFound, Route, Router
 from starlette.types import ASGIApp, ExceptionHandler, Lifespan, Receive, Scope, Send
 
 from turnout._types import WSGIApp
+from turnout.bridge.governor import Governor
 from turnout.bridge.mount import LegacyLimits, WSGIMount
 from turnout.errors import ErrorRenderer, http_exception_handler, server_error_handler
 from turnout.lifespan import Lifespan as LifespanDriver
@@ -29,6 +30,7 @@ from turnout.routing.imported import defined_at
 from turnout.routing.paths import BadPath, raw_route_path, split_path
 from turnout.routing.pattern import parse_prefix, parse_starlette
 from turnout.routing.table import Found, NotAllowed, RouteEntry, RouteSpec, RouteTable
+from turnout.routing.warnings import log_table_warnings
 
 logger = logging.getLogger("turnout")
 
@@ -124,10 +126,12 @@ class TableRouter(Router):
     async def _lifespan(self, app: Any) -> AsyncIterator[Mapping[str, Any] | None]:
         self.invalidate()
         table = self.table  # a duplicate route fails start-up here
+        log_table_warnings(table)  # routes that take legacy URLs, probably by mistake: logger turnout.routing
         logger.debug("routing table:\n%s", table.format())
         async with contextlib.AsyncExitStack() as stack:
             for asgi_mount in self.asgi_mounts:
                 await stack.enter_async_context(LifespanDriver(asgi_mount.app))
+            await stack.enter_async_context(Governor([mount.gateway.gate for mount in self.wsgi_mounts]))
             for mount in self.wsgi_mounts:
                 # The server has already given in-flight requests the grace period before the
                 # lifespan ends: what still runs now is stuck, and its threads are daemons.

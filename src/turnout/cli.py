@@ -1,17 +1,21 @@
-"""The `turnout` command: `turnout serve` runs the app on Uvicorn, `turnout routes` prints its table.
+"""The `turnout` command: `turnout serve` runs the app on Uvicorn, `turnout routes` prints its table,
+`turnout report` how much of the legacy side the new side has replaced.
 
 ```
 turnout serve [CONFIG] [--host H] [--port P] [--workers N] [--reload] [--log-level L]
-turnout routes [CONFIG] [--json]
+turnout routes [CONFIG] [--json] [--side wsgi|asgi] [--mount NAME] [--status active|replaced]
+turnout report [CONFIG] [--json] [--fail-under N]
 ```
-Without CONFIG, both use `./turnout.toml` if there is one, else the built-in demo. A user's
+Without CONFIG, all use `./turnout.toml` if there is one, else the built-in demo. A user's
 mistake (a `TurnoutError`) prints one `turnout: error: ...` message and exits with status 2:
-a traceback would bury the line that says what to fix.
+a traceback would bury the line that says what to fix. `turnout report --fail-under N` exits
+with status 1 when less than N% of the legacy routes are replaced, to gate CI on progress.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -28,8 +32,12 @@ from turnout.config import CONFIG_FILE, LOG_LEVELS, ServerConfig, build_app, loa
 from turnout.exceptions import TurnoutError
 from turnout.metrics import MULTIPROCESS
 from turnout.middleware.access_log import AccessLog
+from turnout.report import format_report, migration_report, report_json
+from turnout.routing.table import RouteEntry
+from turnout.routing.warnings import format_warnings, table_warnings
 from turnout.server import HEADER_TIMEOUT_VARIABLE, protocol
 
+EXIT_BELOW_TARGET = 1
 EXIT_USAGE = 2
 
 
@@ -52,6 +60,16 @@ def _integer(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be an integer, not {text!r}") from None
+
+
+def _percentage(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
+    if not 0 <= number <= 100:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 100, not {text}")
+    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,7 +102,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     routes.add_argument("config", nargs="?", metavar="CONFIG", help=config_help)
     routes.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    routes.add_argument("--side", choices=("wsgi", "asgi"), help="only the routes of this side")
+    routes.add_argument("--mount", metavar="NAME", help="only the routes of the mount with this name")
+    routes.add_argument("--status", choices=("active", "replaced"), help="only the routes with this status")
     routes.set_defaults(handler=_routes)
+
+    report = commands.add_parser(
+        "report",
+        help="print how much of each legacy app the new side has replaced",
+        description="Print, for each legacy mount and each blueprint, namespace or first path segment in it, "
+        "how many legacy routes the new side has replaced and which remain.",
+    )
+    report.add_argument("config", nargs="?", metavar="CONFIG", help=config_help)
+    report.add_argument("--json", action="store_true", help="print JSON instead of text")
+    report.add_argument(
+        "--fail-under",
+        type=_percentage,
+        metavar="N",
+        help="exit with status 1 when less than N%% of the legacy routes are replaced (0 to 100)",
+    )
+    report.set_defaults(handler=_report)
     return parser
 
 
@@ -149,9 +186,63 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def format_entries(entries: Sequence[RouteEntry]) -> str:
+    """Entries as `RouteTable.format` prints the whole table, aligned for themselves."""
+    header = ("PATTERN", "METHODS", "SIDE", "OWNER", "ENDPOINT", "STATUS", "DEFINED AT")
+    rows = [header]
+    for e in entries:
+        methods = "*" if e.methods is None else ",".join(sorted(e.methods))
+        pattern = e.pattern + (("/**" if e.pattern != "/" else "**") if e.kind == "mount" else "")
+        rows.append((pattern, methods, e.side, e.owner or "-", e.endpoint, e.status, e.defined_at or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
 def _routes(args: argparse.Namespace) -> int:
     app, _ = _load(_config_path(args.config))
-    print(app.table.to_json() if args.json else app.table.format())
+    table = app.table
+    if args.mount is not None:
+        mounts = sorted({e.owner for e in table.entries if e.kind == "mount" and e.owner is not None})
+        if args.mount not in mounts:
+            print(
+                f"turnout: error: no mount named {args.mount!r}\n  fix: use one of: {', '.join(mounts) or '(none)'}",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+    filtered = args.side is not None or args.mount is not None or args.status is not None
+    entries = [
+        e
+        for e in table.entries
+        if (args.side is None or e.side == args.side)
+        and (args.mount is None or e.owner == args.mount)
+        and (args.status is None or e.status == args.status)
+    ]
+    shown = set(entries)
+    warnings = [w for w in table_warnings(table) if w.legacy in shown or w.new in shown]
+    if args.json:
+        print(json.dumps([e.to_dict() for e in entries], indent=2) if filtered else table.to_json())
+        if warnings:
+            print(format_warnings(warnings), file=sys.stderr)  # stdout stays one JSON document
+    else:
+        print(format_entries(entries) if filtered else table.format())
+        if warnings:
+            print("\n" + format_warnings(warnings))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    app, _ = _load(_config_path(args.config))
+    table = app.table
+    report = migration_report(table)
+    warnings = table_warnings(table)
+    print(report_json(report, warnings=warnings) if args.json else format_report(report, warnings=warnings))
+    if args.fail_under is not None and report.percent < args.fail_under:
+        print(
+            f"turnout: {report.percent:.1f}% of the legacy routes are replaced, "
+            f"below --fail-under {args.fail_under:g}% ({len(report.remaining)} remain)",
+            file=sys.stderr,
+        )
+        return EXIT_BELOW_TARGET
     return 0
 
 

@@ -36,6 +36,7 @@ from turnout.bridge.body import BodyTooLarge, ClientDisconnected, RequestBody
 from turnout.bridge.budget import Budget
 from turnout.bridge.environ import build_environ
 from turnout.bridge.files import ErrorStream, FileWrapper
+from turnout.bridge.governor import Gate
 from turnout.bridge.options import LegacyLimits
 from turnout.bridge.pool import WorkerPool
 from turnout.errors import error_response
@@ -93,6 +94,7 @@ class LegacyGateway:
         self.limits = limits
         self.pool = WorkerPool(name, limits.threads)
         self.budget = Budget(threads=limits.threads, queue=limits.queue, queue_timeout=limits.queue_timeout)
+        self.gate = Gate(name, limits.threads)
         self.errors = ErrorStream(name)
         self.served_by = served_by
         self.extra_headers = [(b"x-served-by", served_by.encode("latin-1"))] if served_by else []
@@ -438,10 +440,15 @@ class Exchange:
             return
         self.gateway.budget.begin()
         self._last_progress = self._started_at = time.monotonic()
+        gate = self.gateway.gate
+        gate.enter()
+        cpu = time.thread_time()
         try:
             self._run_app_unguarded(environ)
         except RuntimeError:  # pragma: no cover - the event loop closed under a stuck request
             self.cancelled = True
+        finally:
+            gate.leave(time.thread_time() - cpu)
 
     def _run_app_unguarded(self, environ: Environ) -> None:
         result: Iterable[bytes] | None = None

@@ -1,0 +1,108 @@
+"""Keep CPU-bound legacy code from starving the event loop.
+
+Python runs one thread at a time (the GIL). When legacy threads spin in Python, the event loop
+waits for the GIL up to the switch interval (5 ms) each time it wants it, once per wake-up, so
+a few busy legacy threads can cut a new route's throughput to a few percent (measured here:
+0.02x of unloaded with ten threads spinning, 0.58x with one). How many legacy threads run Python
+at once is the lever; the number of threads is not, because a thread that waits on a database
+holds no GIL and costs the loop nothing.
+
+So each WSGI mount has a gate, and a governor on the event loop sets how many requests each gate
+lets run at once. Every `PERIOD` the governor measures the loop's lag (how late a timer fires).
+When the lag passes the switch interval, it halves the gate of each mount that used more than a
+`HOG_SHARE` of a core in CPU time since the last check; when the lag has stayed under half of it
+for `CALM_PERIODS` checks in a row, it opens every gate by one, up to the mount's `threads`. A
+mount that waits on I/O uses little CPU and is never throttled; a mount that computes gets at
+least one running request, and the loop gets the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import threading
+import time
+from collections.abc import Sequence
+
+logger = logging.getLogger("turnout.bridge")
+
+PERIOD = 0.02
+HOG_SHARE = 0.25
+CALM_PERIODS = 5
+
+
+class Gate:
+    """How many requests of one mount may run at once; threads past it wait their turn."""
+
+    def __init__(self, name: str, limit: int) -> None:
+        assert limit >= 1
+        self.name = name
+        self.ceiling = limit
+        self.limit = limit
+        self.running = 0
+        self.cpu_seconds = 0.0  # CPU time used by the mount's requests, added by their threads
+        self._cond = threading.Condition(threading.Lock())
+
+    def enter(self) -> None:
+        """Wait for room, then count one more running request (called from the pool thread)."""
+        with self._cond:
+            while self.running >= self.limit:
+                self._cond.wait(PERIOD)
+            self.running += 1
+
+    def leave(self, cpu_seconds: float) -> None:
+        with self._cond:
+            self.running -= 1
+            self.cpu_seconds += cpu_seconds
+            self._cond.notify()
+
+    def set_limit(self, limit: int) -> None:
+        with self._cond:
+            self.limit = max(1, min(self.ceiling, limit))
+            self._cond.notify_all()
+
+
+class Governor:
+    """Adjusts the gates of all WSGI mounts from the event loop's lag. Run with `async with`."""
+
+    def __init__(self, gates: Sequence[Gate]) -> None:
+        self.gates = list(gates)
+        self._task: asyncio.Task[None] | None = None
+        self._used = {id(gate): gate.cpu_seconds for gate in self.gates}
+        self._calm = 0
+
+    async def __aenter__(self) -> Governor:
+        if self.gates:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for gate in self.gates:
+            gate.set_limit(gate.ceiling)
+
+    async def _run(self) -> None:
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(PERIOD)
+            elapsed = time.monotonic() - started
+            self.adjust(lag=elapsed - PERIOD, elapsed=elapsed)
+
+    def adjust(self, *, lag: float, elapsed: float) -> None:
+        """One step: throttle the mounts that compute when the loop lags, open the gates when it does not."""
+        target = sys.getswitchinterval()
+        self._calm = self._calm + 1 if lag < target / 2 else 0
+        for gate in self.gates:
+            used = gate.cpu_seconds - self._used[id(gate)]
+            self._used[id(gate)] = gate.cpu_seconds
+            if lag > target and used > HOG_SHARE * elapsed:
+                if gate.limit > 1:
+                    logger.debug("loop lag %.1f ms: mount %r runs %d at once", lag * 1000, gate.name, gate.limit // 2)
+                gate.set_limit(gate.limit // 2)
+            elif self._calm >= CALM_PERIODS and gate.limit < gate.ceiling:
+                gate.set_limit(gate.limit + 1)
+        if self._calm >= CALM_PERIODS:
+            self._calm = 0

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Iterable
+
+import pytest
+
+from turnout import Turnout
+from turnout._types import Environ, StartResponse
+from turnout.bridge.governor import CALM_PERIODS, PERIOD, Gate, Governor
+from turnout.testing import client
+
+LAGGING = sys.getswitchinterval() * 2
+CALM = 0.0
+
+
+def test_a_mount_that_computes_is_halved_while_the_loop_lags() -> None:
+    hog, waiter = Gate("hog", 8), Gate("waiter", 8)
+    governor = Governor([hog, waiter])
+    hog.cpu_seconds += PERIOD  # a whole core for the period
+    waiter.cpu_seconds += PERIOD * 0.01  # waits on I/O
+    governor.adjust(lag=LAGGING, elapsed=PERIOD)
+    assert (hog.limit, waiter.limit) == (4, 8)
+    for _ in range(5):
+        hog.cpu_seconds += PERIOD
+        governor.adjust(lag=LAGGING, elapsed=PERIOD)
+    assert hog.limit == 1  # never below one
+
+
+def test_gates_open_again_one_by_one_once_the_loop_is_calm() -> None:
+    gate = Gate("hog", 4)
+    gate.set_limit(1)
+    governor = Governor([gate])
+    for _ in range(CALM_PERIODS - 1):
+        governor.adjust(lag=CALM, elapsed=PERIOD)
+    assert gate.limit == 1
+    governor.adjust(lag=CALM, elapsed=PERIOD)
+    assert gate.limit == 2
+    for _ in range(CALM_PERIODS * 5):
+        governor.adjust(lag=CALM, elapsed=PERIOD)
+    assert gate.limit == 4  # never above the mount's threads
+
+
+def test_a_thread_waits_at_a_closed_gate_until_another_leaves() -> None:
+    gate = Gate("m", 1)
+    gate.enter()
+    entered = threading.Event()
+
+    def second() -> None:
+        gate.enter()
+        entered.set()
+        gate.leave(0.0)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    assert not entered.wait(0.1)
+    gate.leave(0.5)
+    assert entered.wait(2)
+    thread.join(2)
+    assert gate.running == 0 and gate.cpu_seconds == 0.5
+
+
+def spin(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+    end = time.perf_counter() + 0.01
+    while time.perf_counter() < end:
+        pass
+    start_response("200 OK", [])
+    return [b"spun"]
+
+
+@pytest.mark.anyio
+async def test_the_governor_runs_with_the_lifespan_and_counts_cpu_time() -> None:
+    app = Turnout()
+    mount = app.mount_wsgi("/", spin, name="cpu", threads=4)
+    gate = mount.gateway.gate
+    async with client(app) as http:
+        for _ in range(3):
+            assert (await http.get("/")).text == "spun"
+        gate.set_limit(1)
+    assert gate.cpu_seconds > 0.02
+    assert gate.limit == 4  # opened again at shutdown
