@@ -113,10 +113,13 @@ class Exchange:
         # Written by the thread, read by the loop.
         self._outbox: deque[Message | _Failure | _Done] = deque()
         self._wake_scheduled = False
-        self._ready = asyncio.Event()
+        # The loop waits on a bare future rather than an asyncio.Event: an Event costs a deque,
+        # a future per wait and a loop look-up, a measurable share of a small legacy request.
+        self._ready = False
+        self._waiter: asyncio.Future[None] | None = None
         self._queued = 0
         self._sent = 0
-        self._room = threading.Event()
+        self._room: threading.Event | None = None  # made by the thread the first time it must wait
         # Thread-side response state.
         self._status: int | None = None
         self._headers: list[tuple[bytes, bytes]] = []
@@ -214,8 +217,11 @@ class Exchange:
         send = self.send
         outbox = self._outbox
         while True:
-            await self._ready.wait()
-            self._ready.clear()
+            if not self._ready:
+                self._waiter = self.loop.create_future()
+                await self._waiter
+                self._waiter = None
+            self._ready = False
             if self._abort is not None:
                 await self._give_up(self._abort)
                 return False
@@ -242,7 +248,9 @@ class Exchange:
                         return True
                     await send(message)
                     self._sent += len(message["body"])
-                    self._room.set()
+                    room = self._room
+                    if room is not None:
+                        room.set()
                     self._last_progress = time.monotonic()
                 else:
                     self._started = True
@@ -269,7 +277,7 @@ class Exchange:
         if self._abort is None:
             self._abort = reason
         self._stop()
-        self._ready.set()
+        self._signal()
 
     def _on_queue_timeout(self) -> None:
         if self._abandon():
@@ -322,7 +330,16 @@ class Exchange:
 
     def _stop(self) -> None:
         self.cancelled = True
-        self._room.set()
+        room = self._room
+        if room is not None:
+            room.set()
+
+    def _signal(self) -> None:
+        """Wake `_deliver` (on the loop)."""
+        self._ready = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def _receive_body(self) -> Message:
         message = await self.receive()
@@ -352,7 +369,7 @@ class Exchange:
 
     def _wake(self) -> None:
         self._wake_scheduled = False
-        self._ready.set()
+        self._signal()
 
     def _detach(self) -> None:
         with self._lock:
@@ -426,10 +443,14 @@ class Exchange:
         self._queued += len(chunk)
         self._post({"type": "http.response.body", "body": chunk, "more_body": True})
         while self._queued - self._sent > HIGH_WATER and not self.cancelled:
-            self._room.clear()
-            # Checked again after clear(): the loop may have made room in between.
+            room = self._room
+            if room is None:
+                room = self._room = threading.Event()
+            room.clear()
+            # Checked again after clear(): the loop may have made room in between. The loop sets
+            # the event after each chunk it sends, and more than HIGH_WATER bytes are on their way.
             if self._queued - self._sent > HIGH_WATER and not self.cancelled:  # pragma: no branch
-                self._room.wait()
+                room.wait(1.0)
 
     def _run_app(self, environ: Environ) -> None:
         with self._lock:
