@@ -388,3 +388,254 @@ def test_serve_with_two_workers_builds_the_app_in_each(project: Path) -> None:
     assert f"turnout: serving on {base}\n" in out
     assert "Started parent process" in err
     assert "Traceback" not in err
+
+
+# -- turnout report -------------------------------------------------------------------------
+
+
+MIGRATING = """
+    [[wsgi]]
+    prefix = "/shop"
+    app = "legacy_bp:app"
+    name = "shop"
+
+    [[route]]
+    path = "/shop/admin/users"
+    endpoint = "newapi:product"
+    name = "users_v2"
+
+    [[route]]
+    path = "/shop/cart"
+    endpoint = "newapi:product"
+    name = "cart_v2"
+"""
+
+LEGACY_WITH_BLUEPRINT = """
+    from flask import Blueprint, Flask
+
+    app = Flask(__name__)
+    admin = Blueprint("admin", __name__)
+
+    @app.route("/cart", methods=["GET", "POST"])
+    def cart():
+        return "cart"
+
+    @admin.get("/users")
+    def users():
+        return "users"
+
+    @admin.get("/users/<int:id>")
+    def user(id):
+        return "user"
+
+    app.register_blueprint(admin, url_prefix="/admin")
+"""
+
+
+@pytest.fixture
+def migrating(tmp_path: Path) -> Path:
+    """A Flask app with an `admin` blueprint, one of whose routes is replaced, and a cart replaced for GET only."""
+    write_module(tmp_path, "legacy_bp", LEGACY_WITH_BLUEPRINT)
+    write_module(tmp_path, "newapi", NEWAPI)
+    return write_config(tmp_path, MIGRATING)
+
+
+def test_report_prints_the_figures_by_mount_and_group(migrating: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(migrating)]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "Legacy routes replaced by new ones: 1 of 3 (33.3%)"
+    assert lines[2:7] == [
+        "MOUNT / GROUP    ROUTES  REPLACED  REMAINING   DONE",
+        "shop (/shop/**)       3         1          2  33.3%",
+        "  /cart               1         0          1   0.0%",
+        "  admin               2         1          1  50.0%",
+        "TOTAL                 3         1          2  33.3%",
+    ]
+    assert "Remaining (2):" in lines
+    assert lines[lines.index("  shop admin") + 1].split()[:3] == [
+        "/shop/admin/users/{id:int}",
+        "GET,HEAD,OPTIONS",
+        "admin.user",
+    ]
+    assert "Not counted: Flask's static endpoints: /shop/static/{filename:path} (shop: static)." in lines
+    # After the report, the table's warnings: the cart is replaced for GET only.
+    warnings = out[out.index("\nWarnings (1):\n") :]
+    assert "[partial-replacement] new route /shop/cart [GET, HEAD] ('cart_v2'" in warnings
+
+
+def test_report_prints_json(migrating: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(migrating), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["total"], data["replaced"], data["percent"]) == (3, 1, 33.3)
+    [shop] = data["mounts"]
+    assert [(g["group"], g["total"], g["replaced"]) for g in shop["groups"]] == [("/cart", 1, 0), ("admin", 2, 1)]
+    assert [w["kind"] for w in data["warnings"]] == ["partial-replacement"]
+
+
+@pytest.mark.parametrize(("target", "status"), [("0", 0), ("33.3", 0), ("33.4", 1), ("100", 1)])
+def test_report_fails_under_a_target(
+    migrating: Path, target: str, status: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", str(migrating), "--fail-under", target]) == status
+    err = capsys.readouterr().err
+    if status:
+        assert err == (
+            f"turnout: 33.3% of the legacy routes are replaced, below --fail-under {float(target):g}% (2 remain)\n"
+        )
+    else:
+        assert err == ""
+
+
+def test_report_json_fails_under_a_target_too(migrating: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(migrating), "--json", "--fail-under", "90"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["percent"] == 33.3
+    assert "below --fail-under 90%" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("101", "must be between 0 and 100, not 101"), ("-1", "must be between 0 and 100"), ("half", "must be a number")],
+)
+def test_report_refuses_a_bad_target(value: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["report", "--fail-under", value])
+    assert info.value.code == 2
+    assert f"argument --fail-under: {message}" in capsys.readouterr().err
+
+
+def test_report_of_the_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["report"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Legacy routes replaced by new ones: 1 of 6 (16.6%)\n")
+    assert "Warnings" not in out
+
+
+def test_report_of_a_config_error_is_one_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(tmp_path / "missing.toml")]) == 2
+    assert "missing.toml: file not found" in capsys.readouterr().err
+
+
+# -- turnout routes: filters and warnings -----------------------------------------------------
+
+
+def _rows(out: str) -> list[list[str]]:
+    return [line.split()[:6] for line in out.splitlines()[1:] if line]
+
+
+USERS_V2 = ["/shop/admin/users", "GET,HEAD", "asgi", "-", "users_v2", "active"]
+USERS = ["/shop/admin/users", "GET,HEAD,OPTIONS", "wsgi", "shop", "admin.users", "replaced"]
+USER = ["/shop/admin/users/{id:int}", "GET,HEAD,OPTIONS", "wsgi", "shop", "admin.user", "active"]
+CART_V2 = ["/shop/cart", "GET,HEAD", "asgi", "-", "cart_v2", "active"]
+CART = ["/shop/cart", "GET,HEAD,OPTIONS,POST", "wsgi", "shop", "cart", "active"]
+SHOP = ["/shop/**", "*", "wsgi", "shop", "shop", "active"]
+STATIC = ["/shop/static/{filename:path}", "GET,HEAD,OPTIONS", "wsgi", "shop", "static", "active"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ([], [SHOP, USERS_V2, USERS, USER, CART_V2, CART, STATIC]),
+        (["--side", "asgi"], [USERS_V2, CART_V2]),
+        (["--status", "replaced"], [USERS]),
+        (["--mount", "shop"], [SHOP, USERS, USER, CART, STATIC]),
+        (["--mount", "shop", "--status", "active", "--side", "wsgi"], [SHOP, USER, CART, STATIC]),
+        (["--side", "asgi", "--status", "replaced"], []),
+    ],
+)
+def test_routes_filters(
+    migrating: Path, flags: list[str], expected: list[list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["routes", str(migrating), *flags]) == 0
+    table = capsys.readouterr().out.partition("\n\nWarnings")[0]
+    assert table.splitlines()[0].split() == [
+        "PATTERN",
+        "METHODS",
+        "SIDE",
+        "OWNER",
+        "ENDPOINT",
+        "STATUS",
+        "DEFINED",
+        "AT",
+    ]
+    assert _rows(table) == expected
+
+
+def test_filtered_routes_are_aligned_for_themselves(migrating: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["routes", str(migrating), "--status", "replaced"]) == 0
+    header, row = capsys.readouterr().out.splitlines()
+    assert header == "PATTERN            METHODS           SIDE  OWNER  ENDPOINT     STATUS    DEFINED AT"
+    assert row.startswith("/shop/admin/users  GET,HEAD,OPTIONS  wsgi  shop   admin.users  replaced  ")
+    assert row.endswith("legacy_bp.py:11")
+
+
+def test_format_entries_of_every_entry_is_the_table(project: Path) -> None:
+    from turnout.cli import format_entries
+    from turnout.demo import create_app
+
+    for app in (create_app(), Turnout.from_config(project)):
+        table = app.table
+        assert format_entries(table.entries) == table.format()
+
+
+def test_routes_filters_with_json(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["routes", str(project), "--json", "--side", "wsgi", "--status", "active"]) == 0
+    entries = json.loads(capsys.readouterr().out)
+    assert [(e["pattern"], e["endpoint"]) for e in entries] == [
+        ("/shop", "shop"),
+        ("/shop/", "index"),
+        ("/shop/static/{filename:path}", "static"),
+    ]
+
+
+def test_routes_of_an_unknown_mount_is_an_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["routes", str(project), "--mount", "shp"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "turnout: error: no mount named 'shp'\n  fix: use one of: api, shop\n"
+
+
+def test_routes_of_a_mount_when_there_are_none(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_config(tmp_path, '[[route]]\npath = "/hello"\nendpoint = "tests.fixtures.apps:hello"\n')
+    assert main(["routes", str(path), "--mount", "shop"]) == 2
+    assert "fix: use one of: (none)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags", [["--side", "wsgi"], [], ["--status", "active"]])
+def test_routes_prints_the_warnings_after_the_table(
+    migrating: Path, flags: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["routes", str(migrating), *flags]) == 0
+    table, _, warnings = capsys.readouterr().out.partition("\n\nWarnings (1):\n")
+    assert table.startswith("PATTERN")
+    assert warnings.startswith("  [partial-replacement] new route /shop/cart [GET, HEAD] ('cart_v2', defined at ")
+    assert "\n    fix: add POST to the new route's methods" in warnings
+
+
+def test_routes_leaves_out_warnings_about_routes_it_does_not_show(
+    migrating: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["routes", str(migrating), "--status", "replaced"]) == 0
+    out = capsys.readouterr().out
+    assert "Warnings" not in out
+    assert _rows(out) == [USERS]
+
+
+def test_routes_json_prints_the_warnings_on_stderr(migrating: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["routes", str(migrating), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert isinstance(json.loads(captured.out), list)  # stdout stays one JSON document
+    assert captured.err.startswith("Warnings (1):\n  [partial-replacement] new route /shop/cart")
+
+
+def test_the_demo_has_no_warnings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["routes"]) == 0
+    captured = capsys.readouterr()
+    assert "Warnings" not in captured.out + captured.err

@@ -27,6 +27,7 @@ from turnout.middleware.edge import SERVED_BY, EdgeMiddleware
 from turnout.middleware.proxy_headers import DEFAULT_TRUSTED
 from turnout.middleware.record import ROUTE
 from turnout.routing.imported import defined_at
+from turnout.routing.introspection import introspect_asgi
 from turnout.routing.paths import BadPath, raw_route_path, split_path
 from turnout.routing.pattern import parse_prefix, parse_starlette
 from turnout.routing.table import Found, NotAllowed, RouteEntry, RouteSpec, RouteTable
@@ -50,7 +51,14 @@ class NativeRoute:
 
 
 class ASGIMount:
-    """A new ASGI app mounted under a prefix with `Turnout.mount_asgi`."""
+    """A new ASGI app mounted under a prefix with `Turnout.mount_asgi`.
+
+    The routes of a Starlette or FastAPI app are imported into the table, so they take their
+    place by precedence, and the methods they serve are theirs on a pattern both sides have. They
+    all dispatch to the app. Its prefix still takes every method: a method its route refuses, a
+    path none of its routes takes, reach the app, which answers as it would alone (its own 405 and
+    `Allow`, or a middleware's answer, such as `CORSMiddleware`'s to a preflight `OPTIONS`).
+    """
 
     def __init__(self, prefix: str, app: ASGIApp, *, name: str, defined_at: str | None, served_by_header: bool):
         self.pattern = parse_prefix(prefix)
@@ -59,10 +67,26 @@ class ASGIMount:
         self.name = name
         self.defined_at = defined_at
         self.header = (b"x-served-by", f"asgi:{name}".encode("latin-1")) if served_by_header else None
+        # A Turnout app's routes are not all in its `routes` (its WSGI mounts are not): it stays opaque.
+        self.source = None if isinstance(app, Turnout) else introspect_asgi(app)
 
-    def route_spec(self) -> RouteSpec:
+    def route_specs(self) -> list[RouteSpec]:
+        """The mount's prefix, and every route imported from its app."""
         entry = RouteEntry(self.prefix, None, "asgi", self.name, self.name, self.defined_at, kind="mount")
-        return RouteSpec(entry, self.pattern, self, any_method=True)
+        specs = [RouteSpec(entry, self.pattern, self, any_method=True)]
+        if self.source is not None:
+            for route in self.source.routes("" if self.prefix == "/" else self.prefix):
+                entry = RouteEntry(
+                    pattern=route.text,
+                    methods=route.methods,
+                    side="asgi",
+                    owner=self.name,
+                    endpoint=route.endpoint,
+                    defined_at=route.defined_at,
+                    original=route.original,
+                )
+                specs.append(RouteSpec(entry, route.pattern, self))
+        return specs
 
 
 def _caller() -> str | None:
@@ -101,7 +125,7 @@ class TableRouter(Router):
             for mount in self.wsgi_mounts:
                 specs.extend(mount.route_specs())
             for asgi_mount in self.asgi_mounts:
-                specs.append(asgi_mount.route_spec())
+                specs.extend(asgi_mount.route_specs())
             for native in self.native:
                 route = native.route
                 entry = RouteEntry(

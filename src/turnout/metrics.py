@@ -21,8 +21,9 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 
+from turnout.errors import error_response
 from turnout.exceptions import ConfigError
 from turnout.middleware.proxy_headers import TrustedProxies
 from turnout.middleware.record import RequestRecord
@@ -118,7 +119,7 @@ class Metrics:
         from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
         if not self.allowed(request):
-            return PlainTextResponse("Forbidden", status_code=403)
+            return error_response(request.scope, 403, "The metrics are not open to this client.")
         self._update_gauges()
         registry = self.registry
         if registry is None:

@@ -255,6 +255,10 @@ def _common_methods(a: frozenset[str] | None, b: frozenset[str] | None) -> froze
     return a if b is None else b if a is None else a & b
 
 
+def _share_methods(old: TableRoute, rival: TableRoute) -> bool:
+    return _common_methods(old.entry.methods, rival.entry.methods) != frozenset()
+
+
 def _converter_mismatches(
     table: RouteTable, legacy: list[TableRoute], new: list[TableRoute], reported: set[tuple[int, int]]
 ) -> list[RouteWarning]:
@@ -265,11 +269,12 @@ def _converter_mismatches(
         by_shape.setdefault(_shape(route.pattern), []).append(route)
     found = []
     for old in legacy:
+        replaced = old.entry.status == "replaced"
         for rival in by_shape.get(_shape(old.pattern), []):
-            if (id(old), id(rival)) in reported or _common_methods(
-                old.entry.methods, rival.entry.methods
-            ) == frozenset():
+            if (id(old), id(rival)) in reported or not _share_methods(old, rival):
                 continue
+            if replaced and rival.pattern.identity != old.pattern.identity:
+                continue  # the legacy route is gone: what is left is between two new routes
             for index, (old_param, new_param) in enumerate(zip(old.pattern.params, rival.pattern.params, strict=True)):
                 a, b = old_param.converter, new_param.converter
                 key = (a.label, a.regex, b.label, b.regex)
@@ -320,7 +325,7 @@ def _served(result: Found | NotAllowed | None, request: str) -> str:
     return f"turnout answers {request} with a 404"
 
 
-# -- shadowed legacy routes ----------------------------------------------------------------------
+# -- representative paths, and shadowed legacy routes ------------------------------------------
 
 
 def _alternatives(regex: str) -> list[str]:
