@@ -26,6 +26,7 @@ from turnout.exceptions import (
     TurnoutError,
 )
 from turnout.routing.table import RouteEntry, RouteTable
+from turnout.sessions import enable_shared_sessions
 
 __version__ = "0.1.0"
 
@@ -40,4 +41,5 @@ __all__ = [
     "Turnout",
     "TurnoutError",
     "__version__",
+    "enable_shared_sessions",
 ]

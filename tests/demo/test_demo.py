@@ -318,6 +318,7 @@ async def test_every_link_on_the_pages_leads_to_a_page(demo_app: Turnout) -> Non
         "/shop/cart",
         "/shop/login",
         "/shop/static/shop.css",
+        "/account",
         "/api/products",
         *(f"/shop/products/{product.id}" for product in PRODUCTS),
     }
@@ -325,6 +326,7 @@ async def test_every_link_on_the_pages_leads_to_a_page(demo_app: Turnout) -> Non
     assert {response.headers["x-served-by"] for response in pages.values()} == {
         "asgi:home",
         "asgi:product_v2",
+        "asgi:account",
         "asgi:api_products",
         "wsgi:shop",
     }

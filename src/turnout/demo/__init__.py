@@ -1,8 +1,10 @@
 """The demo that `turnout serve` runs when there is no `turnout.toml`: `uvicorn turnout.demo:app`.
 
 A legacy Flask shop (`turnout.demo.shop`) is mounted at `/shop`, and new Starlette endpoints
-sit next to it in the same routing table: a welcome page at `/`, a JSON API under `/api`, and
-a new product page that replaces the shop's own. `docs/demo.md` is the tour.
+sit next to it in the same routing table: a welcome page at `/`, a JSON API under `/api`, an
+account page at `/account`, and a new product page that replaces the shop's own. Both sides
+share one session (`turnout.sessions`): the shop's login and cart are the new pages' too.
+`docs/demo.md` is the tour.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ except ImportError as exc:  # pragma: no cover - only without the `demo` extra
 
 from turnout.app import Turnout
 from turnout.demo import api, pages
-from turnout.demo.shop import create_shop
+from turnout.demo.shop import DEMO_SECRET_KEY, create_shop
+from turnout.sessions import enable_shared_sessions
 
 
 def create_app() -> Turnout:
@@ -36,6 +39,18 @@ def create_app() -> Turnout:
     app.add_route("/shop/products/{product_id:int}", pages.product_page, methods=["GET"], name="product_v2")
     app.add_route("/api/products", api.list_products, methods=["GET"], name="api_products")
     app.add_route("/api/products/{product_id:int}", api.get_product, methods=["GET"], name="api_product")
+    app.add_route("/account", pages.account, methods=["GET"], name="account")
+    app.add_route("/account/cart", pages.account_cart_add, methods=["POST"], name="account_cart")
+    app.add_route("/account/logout", pages.account_logout, methods=["POST"], name="account_logout")
+    # One session for both sides, in the shop's own cookie format and key. The demo's key is
+    # published with turnout: any other app gets a ConfigError for it.
+    enable_shared_sessions(
+        app,
+        secret_key=DEMO_SECRET_KEY,
+        user_loader=pages.load_user,
+        user_id_key=pages.USER_KEY,
+        allow_insecure_secret=True,
+    )
     return app
 
 

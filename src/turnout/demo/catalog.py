@@ -6,6 +6,7 @@ moving with it, as it would in a real migration where both sides read the same d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,3 +55,31 @@ _BY_ID = {product.id: product for product in PRODUCTS}
 def find_product(product_id: int) -> Product | None:
     """The product with this id, or `None`."""
     return _BY_ID.get(product_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CartLine:
+    product: Product
+    quantity: int
+
+    @property
+    def subtotal(self) -> str:
+        return format_price(self.product.price_cents * self.quantity)
+
+
+def cart_lines(cart: Mapping[str, int]) -> list[CartLine]:
+    """The lines of a cart kept in the session: quantities by product id (a string, as JSON keys must be).
+
+    Both sides read the cart from the shared session; a product removed from the catalogue
+    since it was added is left out.
+    """
+    lines = []
+    for key, quantity in cart.items():
+        product = find_product(int(key))
+        if product is not None:
+            lines.append(CartLine(product, quantity))
+    return lines
+
+
+def cart_total(lines: list[CartLine]) -> str:
+    return format_price(sum(line.product.price_cents * line.quantity for line in lines))

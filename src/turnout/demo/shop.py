@@ -7,15 +7,14 @@ the cart in Flask's cookie `session`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, abort, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from turnout.demo.catalog import MAX_QUANTITY, PRODUCTS, Product, find_product, format_price
-from turnout.demo.layout import TEMPLATES, shop_links
+from turnout.demo.catalog import MAX_QUANTITY, PRODUCTS, cart_lines, cart_total, find_product
+from turnout.demo.layout import TEMPLATES, shop_links, visitor
 
 # Not a secret: it is published with turnout. A real app reads its key from the environment.
 DEMO_SECRET_KEY = "turnout-demo-secret-key-not-secret"
@@ -26,29 +25,10 @@ DEMO_PASSWORD = "demo-password"
 _PASSWORD_HASHES = {DEMO_USER: generate_password_hash(DEMO_PASSWORD)}
 
 
-@dataclass(frozen=True, slots=True)
-class CartLine:
-    product: Product
-    quantity: int
-
-    @property
-    def subtotal(self) -> str:
-        return format_price(self.product.price_cents * self.quantity)
-
-
 def _cart() -> dict[str, int]:
     """The cart in the session: quantities by product id (a string, as JSON keys must be)."""
     cart: dict[str, int] = session.get("cart", {})
     return cart
-
-
-def _cart_lines() -> list[CartLine]:
-    lines = []
-    for key, quantity in _cart().items():
-        product = find_product(int(key))
-        if product is not None:  # a product removed from the catalogue since it was added
-            lines.append(CartLine(product, quantity))
-    return lines
 
 
 def create_shop() -> Flask:
@@ -62,7 +42,7 @@ def create_shop() -> Flask:
 
     @shop.context_processor
     def layout() -> dict[str, Any]:
-        return {"links": shop_links(url_for)}
+        return {"links": shop_links(url_for), "visitor": visitor(g.user, _cart())}
 
     @shop.get("/")
     def index() -> ResponseReturnValue:
@@ -96,9 +76,8 @@ def create_shop() -> Flask:
 
     @shop.get("/cart")
     def cart() -> ResponseReturnValue:
-        lines = _cart_lines()
-        total = format_price(sum(line.product.price_cents * line.quantity for line in lines))
-        return render_template("cart.html", lines=lines, total=total)
+        lines = cart_lines(_cart())
+        return render_template("cart.html", lines=lines, total=cart_total(lines))
 
     @shop.post("/cart")
     def cart_add() -> ResponseReturnValue:

@@ -1,3 +1,3 @@
-"""Adapters that let legacy frameworks use what turnout shares: Flask's and Django's sessions, Flask-WTF's CSRF."""
+"""Adapters for legacy frameworks (Flask, Django, their extensions), so they can use what turnout gives both sides."""
 
 from __future__ import annotations

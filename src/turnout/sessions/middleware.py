@@ -132,7 +132,8 @@ class SharedSessionMiddleware:
                     )
                 continue
             kept.append((name, value))
-        update = await self.store.save(session)
+        # Every change marks the session accessed: one nobody touched has nothing to save.
+        update = await self.store.save(session) if session.accessed or session.stale else None
         secure = self.secure if self.secure is not None else scope.get("scheme") in ("https", "wss")
         flags = self._flags + "; Secure" if secure else self._flags
         if isinstance(update, SetCookie):

@@ -128,7 +128,9 @@ class RedisStore:
             await pipe.execute()
         session.session_id = session_id
         if session.is_empty():
-            return DeleteCookie()
+            # A clear (a logout) takes the cookie away. A session emptied key by key keeps its id:
+            # a request of the same visitor running at this moment may still write under it.
+            return DeleteCookie() if changes.cleared else None
         if session_id != old_id or session.permanent:
             return SetCookie(self._signer.sign(session_id).decode("ascii"))
         return None

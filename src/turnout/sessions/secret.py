@@ -47,15 +47,14 @@ FIX = (
 def check_secret(secret_key: str | bytes | None, *, allow_insecure: bool = False) -> None:
     """Raise `ConfigError` if `secret_key` is empty or a well-known placeholder.
 
-    `allow_insecure=True` is for turnout's demo and tests only: it lets their published key through.
+    `allow_insecure=True` is for turnout's demo and tests only: it lets their published key
+    through (an empty key never is).
     """
-    if allow_insecure:
-        return
     text = secret_key.decode("latin-1") if isinstance(secret_key, bytes) else (secret_key or "")
     text = text.strip().lower()
     if not text:
         raise ConfigError("the session secret key is empty", key="sessions.secret_key", fix=FIX)
-    if text in PLACEHOLDERS or text.startswith("django-insecure-"):
+    if not allow_insecure and (text in PLACEHOLDERS or text.startswith("django-insecure-")):
         raise ConfigError(
             "the session secret key is a well-known placeholder, so anyone could sign a session cookie",
             key="sessions.secret_key",

@@ -178,6 +178,7 @@ class SharedSession(MutableMapping[str, Any]):
         An id that an attacker planted before the login is then worth nothing (session fixation).
         Django's `login()` calls it through `cycle_key()`.
         """
+        self.accessed = True
         self._rotate = True
 
     def changes(self) -> Changes:
