@@ -14,6 +14,7 @@ import difflib
 import functools
 import inspect
 import ipaddress
+import os
 import re
 import sys
 import tomllib
@@ -60,6 +61,19 @@ class AppConfig:
     max_body_size: int | None = None
     trusted_proxies: tuple[str, ...] = DEFAULT_TRUSTED
     access_log: str | None = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionsConfig:
+    """`[sessions]`: one session for both sides (`enable_shared_sessions`), off unless the section is there."""
+
+    secret_key_env: str | None = None
+    redis_url: str | None = None
+    user_loader: str | None = None
+    user_id_key: str = "_user_id"
+    cookie_name: str = "session"
+    max_age: int = 31 * 24 * 3600
+    same_site: str = "lax"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +131,7 @@ class TurnoutConfig:
     asgi: tuple[ASGIMountConfig, ...] = ()
     routes: tuple[RouteConfig, ...] = ()
     metrics: MetricsConfig | None = None
+    sessions: SessionsConfig | None = None
     lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def error(self, message: str, *, key: str | None = None, fix: str | None = None) -> ConfigError:
@@ -309,7 +324,8 @@ def _unknown_key(config: TurnoutConfig, key: str, name: str, allowed: tuple[str,
     return config.error(f"unknown key {name!r}", key=key, fix=f"{hint}valid keys here: {', '.join(allowed)}")
 
 
-_TOP = ("server", "app", "wsgi", "asgi", "route", "metrics")
+_TOP = ("server", "app", "wsgi", "asgi", "route", "metrics", "sessions")
+_SESSIONS = ("secret_key_env", "redis_url", "user_loader", "user_id_key", "cookie_name", "max_age", "same_site")
 _METRICS = ("path", "token", "allow")
 _SERVER = ("host", "port", "workers", "log_level", "reload", "header_timeout")
 _APP = ("served_by_header", "shutdown_grace", "debug", "max_body_size", "trusted_proxies", "access_log")
@@ -376,6 +392,34 @@ def _access_log(config: TurnoutConfig, table: _Table) -> str | None:
             f"unknown access log style {style!r}", key=table.child("access_log"), fix='use "text", "json" or "off"'
         )
     return style
+
+
+def _read_sessions(config: TurnoutConfig, data: dict[str, Any]) -> SessionsConfig | None:
+    if "sessions" not in data:
+        return None
+    table = _Table(config, _section(config, data, "sessions"), "sessions", _SESSIONS)
+    defaults = SessionsConfig()
+    same_site = table.optional_string("same_site", 'same_site = "lax"', defaults.same_site) or defaults.same_site
+    if same_site not in ("lax", "strict", "none"):
+        raise config.error(
+            f"unknown SameSite value {same_site!r}", key="sessions.same_site", fix='use "lax", "strict" or "none"'
+        )
+    redis_url = table.optional_string("redis_url", 'redis_url = "redis://127.0.0.1:6379/0"')
+    if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise config.error(
+            f"{redis_url!r} is not a Redis URL", key="sessions.redis_url", fix='write it as "redis://HOST:PORT/DB"'
+        )
+    return SessionsConfig(
+        secret_key_env=table.optional_string("secret_key_env", 'secret_key_env = "SECRET_KEY"'),
+        redis_url=redis_url,
+        user_loader=table.optional_string("user_loader", 'user_loader = "myapp.users:load_user"'),
+        user_id_key=table.optional_string("user_id_key", 'user_id_key = "_user_id"', defaults.user_id_key)
+        or defaults.user_id_key,
+        cookie_name=table.optional_string("cookie_name", 'cookie_name = "session"', defaults.cookie_name)
+        or defaults.cookie_name,
+        max_age=table.integer("max_age", defaults.max_age, minimum=1),
+        same_site=same_site,
+    )
 
 
 def _read_metrics(config: TurnoutConfig, data: dict[str, Any]) -> MetricsConfig | None:
@@ -569,6 +613,7 @@ def load_config(path: str | Path) -> TurnoutConfig:
     _check_names(config, (*wsgi, *asgi))
     routes = _read_routes(config, data)
     metrics = _read_metrics(config, data)
+    sessions = _read_sessions(config, data)
     return TurnoutConfig(
         path=path,
         server=server,
@@ -577,6 +622,7 @@ def load_config(path: str | Path) -> TurnoutConfig:
         asgi=asgi,
         routes=routes,
         metrics=metrics,
+        sessions=sessions,
         lines=config.lines,
     )
 
@@ -684,7 +730,42 @@ def build_app(config: TurnoutConfig, cls: type[Turnout]) -> Turnout:
             raise config.error(f"{route.endpoint!r} is {_describe(endpoint)}, not an endpoint", key=key, fix=fix)
         methods = list(route.methods) if route.methods is not None else None
         app.add_route(route.path, endpoint, methods=methods, name=route.name)
+    if config.sessions is not None:
+        _enable_sessions(config, config.sessions, app)
     return app
+
+
+def _enable_sessions(config: TurnoutConfig, sessions: SessionsConfig, app: Turnout) -> None:
+    from turnout.sessions import enable_shared_sessions
+
+    secret_key = None
+    if sessions.secret_key_env is not None:
+        secret_key = os.environ.get(sessions.secret_key_env)
+        if not secret_key:
+            raise config.error(
+                f"the environment variable {sessions.secret_key_env} is not set",
+                key="sessions.secret_key_env",
+                fix=f"export {sessions.secret_key_env} with the legacy app's SECRET_KEY",
+            )
+    loader = None
+    if sessions.user_loader is not None:
+        loader = _import(config, "sessions.user_loader", sessions.user_loader)
+        if not callable(loader):
+            raise config.error(
+                f"{sessions.user_loader!r} is {_describe(loader)}, not a function",
+                key="sessions.user_loader",
+                fix="point it at a function that takes a user id and returns a user (or None)",
+            )
+    enable_shared_sessions(
+        app,
+        secret_key=secret_key,
+        redis_url=sessions.redis_url,
+        user_loader=loader,
+        user_id_key=sessions.user_id_key,
+        cookie_name=sessions.cookie_name,
+        max_age=sessions.max_age,
+        same_site=sessions.same_site,  # type: ignore[arg-type]
+    )
 
 
 __all__ = [
