@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"bench: {problem}", file=sys.stderr)
         return 2
+    # Ctrl-C too, even where SIGINT was ignored at start (a job started with `&` by a script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)
     machine = Machine.now()  # before the pinning below, which `nproc` would count

@@ -1,8 +1,8 @@
 """The Flask app called in-process, with no server: the ceiling for any WSGI server.
 
-`python -m benchsuite.inprocess PATH SECONDS` calls `flask_app(environ, start_response)` in a
+`python -m benchsuite.inprocess SECONDS PATH...` calls `flask_app(environ, start_response)` in a
 tight loop, with a fresh environ each time, consumes the iterable, closes it, and prints one
-JSON line with the calls per second.
+JSON line with the calls per second of each path.
 """
 
 from __future__ import annotations
@@ -69,9 +69,12 @@ def calls_per_second(path: str, seconds: float) -> float:
 
 
 def main(argv: list[str]) -> int:
-    path, seconds = argv[0], float(argv[1])
-    calls_per_second(path, min(0.5, seconds / 4))  # warm up
-    print(json.dumps({"rate": calls_per_second(path, seconds)}))
+    seconds, paths = float(argv[0]), argv[1:]
+    rates = {}
+    for path in paths:
+        calls_per_second(path, min(0.5, seconds / 4))  # warm up
+        rates[path] = calls_per_second(path, seconds)
+    print(json.dumps(rates))
     return 0
 
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -210,14 +210,15 @@ def transfer(server: RunningServer, direction: str, mib: int, *, deadline: float
 # -- in process -------------------------------------------------------------------------------
 
 
-def in_process(path: str, seconds: float) -> float:
+def in_process(paths: Sequence[str], seconds: float) -> dict[str, float]:
     """Calls per second of the Flask app with no server (`benchsuite.inprocess`, pinned to the server core)."""
-    argv = ["taskset", "-c", str(SERVER_CORE), sys.executable, "-m", "benchsuite.inprocess", path, str(seconds)]
+    argv = ["taskset", "-c", str(SERVER_CORE), sys.executable, "-m", "benchsuite.inprocess", str(seconds), *paths]
+    timeout = (seconds + 10) * len(paths) + 30
     done = subprocess.run(
-        argv, capture_output=True, text=True, timeout=seconds + 60, env=server_environment(), cwd=ROOT, check=True
+        argv, capture_output=True, text=True, timeout=timeout, env=server_environment(), cwd=ROOT, check=True
     )
-    rate: float = json.loads(done.stdout.strip().splitlines()[-1])["rate"]
-    return rate
+    rates: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return rates
 
 
 def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import os
 import platform
 import re
 import statistics
 import subprocess
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,6 +17,7 @@ from benchsuite import servers
 from benchsuite.load import Transfer
 from benchsuite.scenarios import CONDITIONS, IN_PROCESS, ROUTES, SCENARIOS, Results, Sample
 from benchsuite.servers import ROOT
+from turnout.bridge.options import LegacyLimits
 
 PACKAGES = (
     "turnout",
@@ -33,6 +36,7 @@ PACKAGES = (
 MiB = 2**20
 RSS_LIMIT = 16 * MiB
 ROUTING_TARGET = 2.0
+WIDTH = 96
 
 
 # -- the machine --------------------------------------------------------------------------------
@@ -115,12 +119,38 @@ def transfer_ratios(ours: Sequence[Transfer], theirs: Sequence[Transfer]) -> lis
     return [a.mib_per_s / b.mib_per_s for a, b in zip(ours, theirs, strict=False) if a.ok and b.ok and b.mib_per_s]
 
 
+def para(text: str) -> str:
+    """A paragraph of Markdown, wrapped as the hand-written parts of docs/ are."""
+    return textwrap.fill(text, WIDTH, break_long_words=False, break_on_hyphens=False) + "\n"
+
+
+def default_limits() -> str:
+    limits = LegacyLimits()
+    return ", ".join(f"`{f.name}={getattr(limits, f.name)!r}`" for f in dataclasses.fields(limits))
+
+
 def fmt_rate(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
 
 
 def fmt_ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}x"
+
+
+def fmt_spread(values: Sequence[float]) -> str:
+    """The median of per-round ratios, with their range when there are several rounds."""
+    if not values:
+        return "—"
+    middle = fmt_ratio(median(values))
+    if len(values) < 2 or min(values) == max(values):
+        return middle
+    return f"{middle} ({min(values):.2f}–{max(values):.2f})"
+
+
+def bullet(text: str) -> str:
+    return textwrap.fill(
+        text, WIDTH, initial_indent="- ", subsequent_indent="  ", break_long_words=False, break_on_hyphens=False
+    )
 
 
 def fmt_latency(seconds: float | None) -> str:
@@ -141,15 +171,19 @@ class Target:
     goal: str
     met: bool | None
     unit: str = "x"
+    rounds: tuple[float, ...] = ()  # the per-round ratios behind a ratio
 
     def row(self) -> str:
         value = "—" if self.measured is None else f"{self.measured:,.2f}{self.unit}"
+        if self.rounds:
+            value = fmt_spread(self.rounds)
         verdict = "not measured" if self.met is None else ("met" if self.met else "**not met**")
         return f"| {self.what} | {value} | {self.goal} | {verdict} |"
 
 
-def _at_least(what: str, value: float | None, goal: float, unit: str = "x") -> Target:
-    return Target(what, value, f">= {goal:g}{unit}", None if value is None else value >= goal, unit)
+def _ratio_at_least(what: str, ratios: Sequence[float], goal: float) -> Target:
+    value = median(ratios)
+    return Target(what, value, f">= {goal:g}x", None if value is None else value >= goal, "x", tuple(ratios))
 
 
 def _at_most(what: str, value: float | None, goal: float, unit: str) -> Target:
@@ -168,14 +202,14 @@ def targets(results: Results) -> list[Target]:
         if table is None:
             continue
         for spec, goal in legacy_peers:
-            ratio = median(round_ratios(table["turnout"], table[spec.key]))
-            found.append(_at_least(f"{title}: turnout ÷ {spec.label}", ratio, goal))
+            ratios = round_ratios(table["turnout"], table[spec.key])
+            found.append(_ratio_at_least(f"{title}: turnout ÷ {spec.label}", ratios, goal))
     for key, title in (("new-hello", "new hello"), ("new-json", "new JSON")):
         table = results.rates.get(key)
         if table is None:
             continue
-        ratio = median(round_ratios(table["turnout"], table[servers.STARLETTE_UVICORN.key]))
-        found.append(_at_least(f"{title}: turnout ÷ {servers.STARLETTE_UVICORN.label}", ratio, 0.9))
+        ratios = round_ratios(table["turnout"], table[servers.STARLETTE_UVICORN.key])
+        found.append(_ratio_at_least(f"{title}: turnout ÷ {servers.STARLETTE_UVICORN.label}", ratios, 0.9))
     mib = results.settings.stream_mib
     for direction in ("download", "upload"):
         table_t = results.streams.get(direction)
@@ -191,11 +225,13 @@ def targets(results: Results) -> list[Target]:
                 " MiB",
             )
         )
-        ratio = median(transfer_ratios(ours, table_t[servers.FLASK_GTHREAD.key]))
-        found.append(_at_least(f"{direction} {mib} MiB: turnout's MiB/s ÷ gunicorn gthread's", ratio, 0.8))
+        ratios = transfer_ratios(ours, table_t[servers.FLASK_GTHREAD.key])
+        found.append(_ratio_at_least(f"{direction} {mib} MiB: turnout's MiB/s ÷ gunicorn gthread's", ratios, 0.8))
     if "turnout" in results.isolation:
-        ratio = median(isolation_ratios(results, "turnout", "cpu", "/native"))
-        found.append(_at_least("native route under 64 CPU-bound legacy connections: loaded ÷ unloaded", ratio, 0.5))
+        ratios = isolation_ratios(results, "turnout", "cpu", "/native")
+        found.append(
+            _ratio_at_least("native route under 64 CPU-bound legacy connections: loaded ÷ unloaded", ratios, 0.5)
+        )
     if results.routing_summary is not None:
         match = re.search(r"([\d.]+)x the figure", results.routing_summary)
         value = float(match.group(1)) if match else None
@@ -231,7 +267,9 @@ HOW_TO_READ = """\
   machine then costs one round of every server, not all the rounds of one.
 - **Medians.** A req/s or p99 figure is the median over the rounds. A ratio is computed within
   each round (turnout's figure over the other server's, from the same round) and the median of
-  those per-round ratios is given. A ratio above 1.00x means turnout did better.
+  those per-round ratios is given, with their range in brackets. A ratio above 1.00x means
+  turnout did better. The median of the ratios need not be the ratio of the medians: where the
+  two disagree, or the range is wide, the machine was noisy during those rounds.
 - **req/s** counts successful responses only (wrk counts non-2xx/3xx responses separately; they
   are reported where there were any). **p99** comes from wrk's latency histogram; under
   saturation it measures queueing as much as service.
@@ -251,8 +289,9 @@ def _rate_tables(results: Results) -> list[str]:
             "Legacy routes (Flask)",
             ("legacy-hello", "legacy-json"),
             "The same Flask app behind each WSGI server, and behind turnout: mounted with `mount_wsgi` at "
-            "`/` with the default limits (10 threads, a queue of 64), served by Uvicorn with turnout's "
-            "`HttpToolsProtocol`, uvloop, and turnout's middleware on.",
+            f"`/` with the default limits ({default_limits()}), beside the new routes added with `add_route`, "
+            "served by Uvicorn with turnout's `HttpToolsProtocol` and uvloop, turnout's middleware on. The "
+            "in-process row runs the same number of seconds in each round, on core 0.",
         ),
         (
             "New routes (Starlette)",
@@ -264,25 +303,29 @@ def _rate_tables(results: Results) -> list[str]:
         present = [k for k in keys if k in results.rates]
         if not present:
             continue
-        out.append(f"## {section}\n\n{intro}\n")
+        out.append(f"## {section}\n")
         out.append(
-            f"wrk: {settings.connections} connections, {settings.rounds} rounds of {settings.seconds} s "
-            f"per server and path.\n"
+            para(
+                f"{intro} wrk: one thread, {settings.connections} connections, {settings.rounds} rounds of "
+                f"{settings.seconds} s per server and path."
+            )
         )
         for key in present:
             table = results.rates[key]
             out.append(f"### {results.rate_titles[key]}\n")
-            out.append("| server | req/s (median) | p99 (median) | turnout ÷ server (median of per-round ratios) |")
+            out.append(
+                "| server | req/s (median) | p99 (median) | turnout ÷ server: median of per-round ratios (range) |"
+            )
             out.append("|---|---:|---:|---:|")
             notes: list[str] = []
             for server_key, samples in table.items():
                 label = results.labels.get(server_key, server_key)
                 p99s = [s.p99 for s in samples if s is not None and s.p99 is not None]
-                ratio = median(round_ratios(table["turnout"], samples))
+                ratios = round_ratios(table["turnout"], samples)
                 unit = " calls/s" if server_key == IN_PROCESS else ""
                 out.append(
                     f"| {label} | {fmt_rate(median(rates(samples)))}{unit} | {fmt_latency(median(p99s))} "
-                    f"| {fmt_ratio(ratio)} |"
+                    f"| {fmt_ratio(1.0) if server_key == 'turnout' else fmt_spread(ratios)} |"
                 )
                 non_2xx = sum(s.non_2xx for s in samples if s is not None)
                 errors = sum(s.errors for s in samples if s is not None)
@@ -301,13 +344,16 @@ def _stream_table(results: Results) -> list[str]:
     mib = settings.stream_mib
     out = [
         f"## Streaming {mib} MiB\n",
-        f"A download of {mib} MiB from a Flask generator of 64 KiB chunks (with a `Content-Length`), and an "
-        f"upload of {mib} MiB (with a `Content-Length`) that Flask reads from `request.stream` in 64 KiB "
-        "chunks, through each WSGI server and through turnout's legacy mount. The client is a small Python "
-        "client on core 1 (`benchsuite/stream_client.py`, 1 MiB reads and writes). RSS growth is the peak RSS "
-        "of the server's processes during the transfer (the kernel's `VmHWM`, reset through "
-        "`/proc/PID/clear_refs` first, and `VmRSS` polled every 10 ms) less their RSS before it; the "
-        f"largest of {settings.stream_rounds} rounds is given, the worst case. Throughput is the median.\n",
+        para(
+            f"A download of {mib} MiB from a Flask generator of 64 KiB chunks (with a `Content-Length`), and "
+            f"an upload of {mib} MiB (with a `Content-Length`) that Flask reads from `request.stream` in 64 KiB "
+            "chunks, through each WSGI server and through turnout's legacy mount. The client is a small Python "
+            "client on core 1 (`scripts/benchsuite/stream_client.py`, 1 MiB reads and writes; each transfer "
+            f"gives up after {settings.stream_deadline:.0f} s). RSS growth is the peak RSS of the server's "
+            "processes during the transfer (the kernel's `VmHWM`, reset through `/proc/PID/clear_refs` first, "
+            "and `VmRSS` polled every 10 ms) less their RSS before it: the largest of "
+            f"{settings.stream_rounds} rounds, the worst case. Throughput (MiB/s) is the median of the rounds."
+        ),
         "| server | download MiB/s | download RSS growth | turnout ÷ server, download "
         "| upload MiB/s | upload RSS growth | turnout ÷ server, upload |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -322,14 +368,14 @@ def _stream_table(results: Results) -> list[str]:
                 continue
             speeds = [t.mib_per_s for t in transfers if t.ok]
             growth = max(t.rss_growth for t in transfers)
-            ratio = median(transfer_ratios(table["turnout"], transfers))
+            ratios = transfer_ratios(table["turnout"], transfers)
             failed = sum(1 for t in transfers if not t.ok)
             speed = fmt_rate(median(speeds)) + (f" ({failed} failed)" if failed else "")
-            cells += [speed, fmt_mib(growth), fmt_ratio(ratio)]
+            cells += [speed, fmt_mib(growth), fmt_ratio(1.0) if spec.key == "turnout" else fmt_spread(ratios)]
         out.append(f"| {spec.label} | " + " | ".join(cells) + " |")
     out.append("")
     for key, why in results.skipped_streams.items():
-        out.append(f"- {results.labels.get(key, key)}, upload: {why}.")
+        out.append(bullet(f"{results.labels.get(key, key)}, upload: {why}."))
     out.append("")
     return out
 
@@ -375,10 +421,10 @@ def _isolation_tables(results: Results) -> list[str]:
             for condition in CONDITIONS:
                 samples = table[condition, route]
                 p99s = [s.p99 for s in samples if s.p99 is not None]
-                ratio = None if condition == "unloaded" else median(isolation_ratios(results, key, condition, route))
+                ratio = "" if condition == "unloaded" else fmt_spread(isolation_ratios(results, key, condition, route))
                 out.append(
                     f"| {label} | `{route}` | {names[condition]} | {fmt_rate(median(rates(samples)))} "
-                    f"| {fmt_latency(median(p99s))} | {fmt_ratio(ratio) if ratio is not None else ''} |"
+                    f"| {fmt_latency(median(p99s))} | {ratio} |"
                 )
                 non_2xx = sum(s.non_2xx for s in samples)
                 if non_2xx:
@@ -390,16 +436,17 @@ def _isolation_tables(results: Results) -> list[str]:
                 f"successful req/s on `/busy`, {refused:,} non-2xx responses over all rounds"
             )
     out.append("")
-    out.extend(f"- {note}." for note in notes)
+    out.extend(bullet(f"{note}.") for note in notes)
     out.append("")
     summary = []
     for key in results.isolation:
         label = results.labels.get(f"isolation:{key}", key)
-        cpu = median(isolation_ratios(results, key, "cpu", "/native"))
-        summary.append(f"{label}: {fmt_ratio(cpu)}")
+        summary.append(f"{label}: {fmt_spread(isolation_ratios(results, key, 'cpu', '/native'))}")
     out.append(
-        "The native route's throughput under 64 CPU-bound legacy connections, as a share of its unloaded "
-        "throughput: " + "; ".join(summary) + " (target for turnout: >= 0.5x).\n"
+        para(
+            "The native route's throughput under 64 CPU-bound legacy connections, as a share of its unloaded "
+            "throughput: " + "; ".join(summary) + " (target for turnout: >= 0.5x)."
+        )
     )
     return out
 
@@ -478,22 +525,31 @@ def _routing_section(results: Results) -> list[str]:
         faster = "faster" if first_s < first_t else "not faster"
         out.append("What the figures say:\n")
         out.append(
-            f"- turnout's cost {shape} from 10 to 10,000 routes, for the last route and for a 404 alike "
-            f"({_fmt_time(small_t)} and {_fmt_time(big_t)} for the last route)."
+            bullet(
+                f"turnout's cost {shape} from 10 to 10,000 routes, for the last route and for a 404 alike "
+                f"({_fmt_time(small_t)} and {_fmt_time(big_t)} for the last route)."
+            )
         )
         out.append(
-            f"- Starlette's grows with the number of routes: about {per_route * 1e6:.2f} µs per route tried, so "
-            f"{_fmt_time(big_s)} for the last of 10,000 routes."
+            bullet(
+                f"Starlette's grows with the number of routes: about {per_route * 1e6:.2f} µs per route tried, "
+                f"so {_fmt_time(big_s)} for the last of 10,000 routes."
+            )
         )
         out.append(
-            f"- When the first route matches, Starlette is {faster} ({_fmt_time(first_s)} against "
-            f"{_fmt_time(first_t)} for turnout's split and walk): turnout has a fixed cost per request, "
-            "Starlette a cost per route tried. With 10 routes, turnout is already "
-            f"{small_s / small_t:.1f}x faster for the last route.\n"
+            bullet(
+                f"When the first route matches, Starlette is {faster} ({_fmt_time(first_s)} against "
+                f"{_fmt_time(first_t)} for turnout's split and walk): turnout has a fixed cost per request, "
+                "Starlette a cost per route tried. With 10 routes, turnout is already "
+                f"{small_s / small_t:.1f}x faster for the last route."
+            )
+            + "\n"
         )
     out.append(
-        "Alone, `.venv/bin/python scripts/bench_routing.py --markdown routing.md` reproduces this section's "
-        "table in under a minute (`--check` exits with status 1 when the 2x target is missed).\n"
+        para(
+            "Alone, `.venv/bin/python scripts/bench_routing.py --markdown routing.md` reproduces this section's "
+            "table in under a minute (`--check` exits with status 1 when the 2x target is missed)."
+        )
     )
     return out
 
@@ -503,31 +559,39 @@ def _machine_section(machine: Machine, load_at_end: tuple[float, float, float] |
     if load_at_end is not None:
         load += "; at the end: " + ", ".join(f"{x:.2f}" for x in load_at_end)
     packages = ", ".join(f"{name} {version}" for name, version in machine.packages.items())
-    return [
-        "## Machine and versions\n",
-        f"- CPU: {machine.cpu_model}, {machine.cpus} CPUs (`nproc`), {machine.arch};",
-        f"- kernel: Linux {machine.kernel};",
-        f"- load average at the start of the run (1, 5, 15 min): {load}; the machine is shared with other jobs;",
-        f"- Python: {machine.python};",
-        f"- packages: {packages};",
-        f"- wrk: {machine.wrk};",
-        f"- turnout: commit {machine.commit}.\n",
+    items = [
+        f"CPU: {machine.cpu_model}, {machine.cpus} CPUs (`nproc`), {machine.arch};",
+        f"kernel: Linux {machine.kernel};",
+        f"load average (1, 5, 15 min) at the start of the run: {load}; the machine is shared with other jobs;",
+        f"Python: {machine.python};",
+        f"packages: {packages};",
+        f"wrk: {machine.wrk};",
+        f"turnout: commit {machine.commit}.",
     ]
+    return ["## Machine and versions\n", *(bullet(item) for item in items), ""]
 
 
 def _reproduce(command: str, quick: bool) -> list[str]:
     return [
         "## Reproduce\n",
-        "From a fresh clone (it installs the `bench` extra into `.venv`, and wrk with apt-get if it is missing):\n",
+        para("From a fresh clone (it installs the `bench` extra into `.venv`, and wrk with apt-get if it is missing):"),
         "```console",
         f"$ {command}",
         "```\n",
-        "- `./scripts/bench` is the full run (under 15 minutes); it writes this page (`--output PATH` writes "
-        "elsewhere).",
-        "- `./scripts/bench --quick` is a smoke test in under 2 minutes: fewer and shorter rounds, a 64 MiB "
-        "stream; it prints the tables and writes nothing.",
-        "- `--only SCENARIO` (repeatable) runs one part: " + ", ".join(f"`{s}`" for s in SCENARIOS) + ".",
-        "- The servers' logs are kept in a temporary directory that the run names at the end.",
+        bullet(
+            "`./scripts/bench` is the full run (under 15 minutes); it writes this page (`--output PATH` "
+            "writes elsewhere)."
+        ),
+        bullet(
+            "`./scripts/bench --quick` is a smoke test in under 2 minutes: fewer and shorter rounds, a 64 MiB "
+            "stream; it prints the page and writes nothing (unless `--output PATH` is given)."
+        ),
+        bullet(
+            "`--only SCENARIO` (repeatable) runs one part and prints it: "
+            + ", ".join(f"`{s}`" for s in SCENARIOS)
+            + "."
+        ),
+        bullet("The servers' logs are kept in a temporary directory that the run names at the end."),
         "" if not quick else "\nThese figures come from `--quick`: a smoke test, not a result.",
     ]
 
@@ -537,12 +601,20 @@ def markdown(results: Results, machine: Machine, command: str) -> str:
     out = [INTRO.format(command=command, minutes=minutes), HOW_TO_READ]
     found = targets(results)
     if found:
-        out += ["## Targets\n", "| target | measured | goal | verdict |", "|---|---:|---|---|"]
+        out += [
+            "## Targets\n",
+            para(
+                "Each ratio is the median of the per-round ratios, with their range in brackets; the verdict "
+                "goes by the median."
+            ),
+            "| target | measured | goal | verdict |",
+            "|---|---:|---|---|",
+        ]
         out += [t.row() for t in found]
         out.append("")
     if results.failures:
         out.append("## Failures in this run\n")
-        out += [f"- {failure}" for failure in results.failures]
+        out += [bullet(failure) for failure in results.failures]
         out.append("")
     out += _rate_tables(results)
     out += _stream_table(results)

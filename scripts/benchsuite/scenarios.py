@@ -182,9 +182,11 @@ def run_rates(results: Results, wrk: Wrk, running: dict[str, RunningServer], sel
                     results.rates[scenario.key][spec.key].append(None)
                     continue
                 results.rates[scenario.key][spec.key].append(Sample.of(result))
-            if scenario.in_process:
-                rate = in_process(scenario.path, settings.in_process_seconds)
-                results.rates[scenario.key][IN_PROCESS].append(Sample(rate, None))
+        ceiling = [scenario for scenario in scenarios if scenario.in_process]
+        if ceiling:
+            found = in_process([scenario.path for scenario in ceiling], settings.in_process_seconds)
+            for scenario in ceiling:
+                results.rates[scenario.key][IN_PROCESS].append(Sample(found[scenario.path], None))
 
 
 # -- streaming ----------------------------------------------------------------------------------
@@ -266,8 +268,10 @@ def run_isolation(results: Results, wrk: Wrk, logs: Path) -> None:
                         results.isolation_load[spec.key][condition].append(Sample.of(load.finish()))
                     finally:
                         load.stop()
+                    waited = time.monotonic()
                     if not wait_until(functools.partial(drained, server), DRAIN_TIMEOUT):
                         results.failures.append(f"isolation: {spec.label} still busy {DRAIN_TIMEOUT:.0f} s after load")
+                    progress(f"  {spec.key}, {condition} load: backlog drained in {time.monotonic() - waited:.1f} s")
 
 
 # -- routing ------------------------------------------------------------------------------------

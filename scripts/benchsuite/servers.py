@@ -113,7 +113,7 @@ TURNOUT_ISOLATION = ServerSpec(
 )
 A2WSGI_ISOLATION = ServerSpec(
     "a2wsgi",
-    "plain a2wsgi (Starlette + 2 `Mount`s of `WSGIMiddleware`)",
+    "plain a2wsgi",
     _uvicorn("a2wsgi_isolation", "--http", "httptools"),
     "/native",
 )
@@ -143,7 +143,7 @@ class ServerFailed(RuntimeError):
 
 
 class RunningServer:
-    """One started server: its port, its process group, and its log."""
+    """One started server: its port, its process group (its own session), and its log."""
 
     def __init__(self, spec: ServerSpec, logs: Path) -> None:
         self.spec = spec
@@ -203,18 +203,28 @@ class RunningServer:
                 found.append(int(entry.name))
         return sorted(found)
 
-    def stop(self) -> None:
-        """SIGTERM to the process group, SIGKILL after `STOP_TIMEOUT`; orphans of the group go too."""
-        group = self.process.pid
-        for sig, wait in ((signal.SIGTERM, STOP_TIMEOUT), (signal.SIGKILL, STOP_TIMEOUT)):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(group, sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(wait)
-            if self.process.poll() is not None and not self.pids():
-                return
+    def signal(self, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGKILL)
+            os.killpg(self.process.pid, sig)
+
+    def stopped(self) -> bool:
+        return self.process.poll() is not None and not self.pids()
+
+
+def stop_all(started: Sequence[RunningServer]) -> None:
+    """SIGTERM to every server's process group, then SIGKILL to what is left after `STOP_TIMEOUT`."""
+    for server in started:
+        server.signal(signal.SIGTERM)
+    for sig in (signal.SIGKILL, None):
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for server in started:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.process.wait(max(0.0, deadline - time.monotonic()))
+        left = [server for server in started if not server.stopped()]
+        if not left or sig is None:
+            return
+        for server in left:  # a master that is gone may leave its workers in the group
+            server.signal(sig)
 
 
 @contextlib.contextmanager
@@ -229,5 +239,4 @@ def running(specs: Sequence[ServerSpec], logs: Path) -> Iterator[dict[str, Runni
             server.wait_ready()
         yield started
     finally:
-        for server in started.values():
-            server.stop()
+        stop_all(list(started.values()))
