@@ -51,7 +51,7 @@ class Converter:
         return (int(self.rank), self.order)
 
 
-def _ranked(label: str, name: str, spans: bool) -> tuple[Rank, int]:
+def ranked(label: str, name: str, spans: bool) -> tuple[Rank, int]:
     if spans:
         return Rank.TAIL, _TYPED_ORDER.get(name, CUSTOM_ORDER)
     if name == "str":
@@ -81,7 +81,7 @@ def from_starlette(name: str) -> Converter:
 
     convertor = CONVERTOR_TYPES[name]
     spans = name == "path" or may_match_slash(convertor.regex)
-    rank, order = _ranked(name, name, spans)
+    rank, order = ranked(name, name, spans)
     return Converter(name, convertor.regex, convertor.convert, spans, rank, order)
 
 
@@ -106,13 +106,13 @@ def from_werkzeug(converter: Any, *, name: str, arguments: str | None) -> Conver
         # `string(length=2)` is narrower than a bare string: rank it with the typed converters.
         rank, order = Rank.TYPED, CUSTOM_ORDER
     else:
-        rank, order = _ranked(label, base, spans)
+        rank, order = ranked(label, base, spans)
     builtin = type(converter).__module__ == "werkzeug.routing.converters"
-    convert = converter.to_python if builtin else _guarded(converter.to_python)
+    convert = converter.to_python if builtin else guarded(converter.to_python)
     return Converter(label, regex, convert, spans, rank, order)
 
 
-def _guarded(to_python: Callable[[str], Any]) -> Callable[[str], Any]:
+def guarded(to_python: Callable[[str], Any]) -> Callable[[str], Any]:
     """A custom converter's `to_python` that fails only with `ValueError` (the rule does not match)."""
 
     def convert(value: str) -> Any:
