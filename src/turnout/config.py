@@ -97,6 +97,7 @@ class WSGIMountConfig:
     name: str | None = None
     limits: LegacyLimits = LegacyLimits()
     key: str = "wsgi[0]"
+    django_settings: str | None = None  # set up this Django project instead of importing `app`
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,7 +330,7 @@ _SESSIONS = ("secret_key_env", "redis_url", "user_loader", "user_id_key", "cooki
 _METRICS = ("path", "token", "allow")
 _SERVER = ("host", "port", "workers", "log_level", "reload", "header_timeout")
 _APP = ("served_by_header", "shutdown_grace", "debug", "max_body_size", "trusted_proxies", "access_log")
-_WSGI = ("prefix", "app", "name", "threads", "queue", "queue_timeout", "timeout", "max_body_size")
+_WSGI = ("prefix", "app", "django_settings", "name", "threads", "queue", "queue_timeout", "timeout", "max_body_size")
 _ASGI = ("prefix", "app", "name")
 _ROUTE = ("path", "endpoint", "methods", "name")
 
@@ -481,13 +482,23 @@ def _read_wsgi(config: TurnoutConfig, data: dict[str, Any]) -> tuple[WSGIMountCo
     mounts = []
     for index, item in enumerate(_array(config, data, "wsgi")):
         table = _Table(config, item, f"wsgi[{index}]", _WSGI)
+        prefix = _prefix(config, table)
+        django_settings = table.optional_string("django_settings", 'django_settings = "mysite.settings"')
+        if django_settings is not None and "app" in item:
+            raise config.error(
+                "both app and django_settings are given",
+                key=f"{table.key}.django_settings",
+                fix="give app (an import string) or django_settings (a Django settings module), not both",
+            )
+        app = "" if django_settings is not None else table.required_string("app", 'app = "legacy.wsgi:app"')
         mounts.append(
             WSGIMountConfig(
-                prefix=_prefix(config, table),
-                app=table.required_string("app", 'app = "legacy.wsgi:app"'),
+                prefix=prefix,
+                app=app,
                 name=table.optional_string("name", 'name = "shop"'),
                 limits=_limits(table),
                 key=table.key,
+                django_settings=django_settings,
             )
         )
     return tuple(mounts)
@@ -686,6 +697,11 @@ def build_app(config: TurnoutConfig, cls: type[Turnout]) -> Turnout:
         metrics_allow=DEFAULT_TRUSTED if config.metrics is None else config.metrics.allow,
     )
     for wsgi in config.wsgi:
+        if wsgi.django_settings is not None:
+            legacy = _django(config, f"{wsgi.key}.django_settings", wsgi.django_settings)
+            mount_django = app.mount_wsgi(wsgi.prefix, legacy, name=wsgi.name, **_limit_options(wsgi.limits))
+            mount_django.defined_at = _where(config.path, config.lines, wsgi.key)
+            continue
         key = f"{wsgi.key}.app"
         legacy = _import(config, key, wsgi.app)
         if not is_wsgi_app(legacy):
@@ -733,6 +749,29 @@ def build_app(config: TurnoutConfig, cls: type[Turnout]) -> Turnout:
     if config.sessions is not None:
         _enable_sessions(config, config.sessions, app)
     return app
+
+
+def _limit_options(limits: LegacyLimits) -> dict[str, Any]:
+    return {
+        "threads": limits.threads,
+        "queue": limits.queue,
+        "queue_timeout": limits.queue_timeout,
+        "timeout": limits.timeout,
+        "max_body_size": limits.max_body_size,
+    }
+
+
+def _django(config: TurnoutConfig, key: str, settings_module: str) -> Any:
+    from turnout.integrations.django import django_app
+
+    try:
+        return django_app(settings_module)
+    except ImportError as exc:
+        raise config.error(
+            f"the Django settings module {settings_module!r} does not import: {exc}",
+            key=key,
+            fix="name a settings module importable from the config's directory, e.g. mysite.settings",
+        ) from None
 
 
 def _enable_sessions(config: TurnoutConfig, sessions: SessionsConfig, app: Turnout) -> None:
