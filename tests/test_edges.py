@@ -6,7 +6,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 
 import pytest
 from starlette.exceptions import HTTPException
@@ -181,3 +181,23 @@ async def test_an_app_can_render_turnouts_errors_its_own_way() -> None:
         too_large = await http.post("/legacy/x", content=b"too large")
     assert missing.text == "our own 404: Not Found"
     assert too_large.status_code == 413 and too_large.text.startswith("our own 413")
+
+
+@pytest.mark.anyio
+async def test_the_app_wide_body_limit_answers_on_turnouts_error_page() -> None:
+    async def upload(request: Request) -> Response:
+        return Response(str(len(await request.body())))
+
+    app = Turnout(max_body_size=10)
+    app.add_route("/upload", upload, methods=["POST"])
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"x" * 8
+        yield b"x" * 8
+
+    async with client(app) as http:
+        assert (await http.post("/upload", content=b"x" * 10)).text == "10"
+        declared = await http.post("/nowhere", content=b"x" * 11, headers={"Accept": "application/json"})
+        chunked = await http.post("/upload", content=chunks(), headers={"Accept": "application/json"})
+    assert declared.status_code == 413 and declared.json()["status"] == 413
+    assert chunked.status_code == 413 and chunked.json()["status"] == 413

@@ -315,7 +315,10 @@ class Turnout(Starlette):
         # The edge comes first, so that every response has the request id, a 500 page included.
         observers = [o for o in (self.access_log, self.metrics) if o is not None]
         return EdgeMiddleware(
-            super().build_middleware_stack(), trusted_proxies=self.trusted_proxies, observers=observers
+            super().build_middleware_stack(),
+            trusted_proxies=self.trusted_proxies,
+            observers=observers,
+            max_body_size=self.max_body_size,
         )
 
     # -- registering ------------------------------------------------------------------------
