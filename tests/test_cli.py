@@ -18,6 +18,7 @@ from tests.fixtures import isolated_imports, write_config, write_module
 from turnout import Turnout, __version__
 from turnout._serve import CONFIG_ENV, FACTORY, create_app
 from turnout.cli import main
+from turnout.logs import logging_config
 from turnout.server import HttpToolsProtocol
 from turnout.testing import free_port
 
@@ -231,6 +232,7 @@ SERVER_OPTIONS = {
     "http": HttpToolsProtocol,
     "timeout_graceful_shutdown": 30.0,
     "access_log": False,  # turnout's access log replaces Uvicorn's
+    "log_config": logging_config(),  # request ids on every line
 }
 
 

@@ -30,6 +30,7 @@ from turnout._serve import CONFIG_ENV, FACTORY, load_demo
 from turnout.app import Turnout
 from turnout.config import CONFIG_FILE, LOG_LEVELS, ServerConfig, build_app, load_config
 from turnout.exceptions import TurnoutError
+from turnout.logs import logging_config
 from turnout.metrics import MULTIPROCESS
 from turnout.middleware.access_log import AccessLog
 from turnout.report import format_report, migration_report, report_json
@@ -170,6 +171,7 @@ def _serve(args: argparse.Namespace) -> int:
         app.access_log = AccessLog("text")  # the demo logs each request, with its request id
     if app.access_log is not None:
         options["access_log"] = False  # turnout's own line replaces Uvicorn's
+    options["log_config"] = logging_config()  # every line of a request shows its request id
     if app.metrics is not None and workers > 1 and not os.environ.get(MULTIPROCESS):
         # Each worker writes its figures here, and a scrape of any worker sums them all.
         os.environ[MULTIPROCESS] = tempfile.mkdtemp(prefix="turnout-metrics-")
