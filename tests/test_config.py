@@ -223,7 +223,7 @@ MISTAKES = {
         '[[wsgi]]\nprefix = "/"\napp = "a:b"\nthread = 2\n',
         ":4: key 'wsgi[0].thread'",
         "unknown key 'thread'",
-        "did you mean 'threads'? valid keys here: prefix, app, name, threads",
+        "did you mean 'threads'? valid keys here: prefix, app, django_settings, name, threads",
     ),
     "unknown key, nothing close": (
         "[app]\nzzz = 1\n",

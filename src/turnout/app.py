@@ -26,7 +26,7 @@ from turnout.middleware.access_log import AccessLog
 from turnout.middleware.edge import SERVED_BY, EdgeMiddleware
 from turnout.middleware.proxy_headers import DEFAULT_TRUSTED
 from turnout.middleware.record import ROUTE
-from turnout.routing.imported import defined_at
+from turnout.routing.imported import defined_at, mount_route_specs
 from turnout.routing.introspection import introspect_asgi
 from turnout.routing.paths import BadPath, raw_route_path, split_path
 from turnout.routing.pattern import parse_prefix, parse_starlette
@@ -71,22 +71,21 @@ class ASGIMount:
         self.source = None if isinstance(app, Turnout) else introspect_asgi(app)
 
     def route_specs(self) -> list[RouteSpec]:
-        """The mount's prefix, and every route imported from its app."""
-        entry = RouteEntry(self.prefix, None, "asgi", self.name, self.name, self.defined_at, kind="mount")
-        specs = [RouteSpec(entry, self.pattern, self, any_method=True)]
-        if self.source is not None:
-            for route in self.source.routes("" if self.prefix == "/" else self.prefix):
-                entry = RouteEntry(
-                    pattern=route.text,
-                    methods=route.methods,
-                    side="asgi",
-                    owner=self.name,
-                    endpoint=route.endpoint,
-                    defined_at=route.defined_at,
-                    original=route.original,
-                )
-                specs.append(RouteSpec(entry, route.pattern, self))
-        return specs
+        """The mount's prefix, and every route imported from its app.
+
+        The prefix takes every method: a method the app refuses still reaches the app, so its 405
+        is the app's own (and CORS preflights keep working).
+        """
+        return mount_route_specs(
+            side="asgi",
+            name=self.name,
+            prefix=self.pattern,
+            prefix_text=self.prefix,
+            target=self,
+            defined_at=self.defined_at,
+            source=self.source,
+            any_method=True,
+        )
 
 
 def _caller() -> str | None:

@@ -11,9 +11,10 @@ from starlette.types import Receive, Scope, Send
 from turnout._types import WSGIApp
 from turnout.bridge.options import DEFAULT_THREADS, LegacyLimits
 from turnout.bridge.responder import Exchange, LegacyGateway
+from turnout.routing.imported import mount_route_specs
 from turnout.routing.introspection import introspect
 from turnout.routing.pattern import parse_prefix
-from turnout.routing.table import RouteEntry, RouteSpec
+from turnout.routing.table import RouteSpec
 
 logger = logging.getLogger("turnout.bridge")
 
@@ -57,31 +58,17 @@ class WSGIMount:
 
     def route_specs(self) -> list[RouteSpec]:
         """The mount's prefix, and every route imported from its app."""
-        prefix_entry = RouteEntry(
-            pattern=self.prefix,
-            methods=None,
-            side="wsgi",
-            owner=self.name,
-            endpoint=self.name,
-            defined_at=self.defined_at,
-            kind="mount",
-        )
         # An app whose routes are unknown, or depend on the host, takes every method under its prefix.
-        any_method = self.source is None or self.source.takes_every_method
-        specs = [RouteSpec(prefix_entry, self.pattern, self, any_method=any_method)]
-        if self.source is not None:
-            for route in self.source.routes(self.script_name):
-                entry = RouteEntry(
-                    pattern=route.text,
-                    methods=route.methods,
-                    side="wsgi",
-                    owner=self.name,
-                    endpoint=route.endpoint,
-                    defined_at=route.defined_at,
-                    original=route.original,
-                )
-                specs.append(RouteSpec(entry, route.pattern, self))
-        return specs
+        return mount_route_specs(
+            side="wsgi",
+            name=self.name,
+            prefix=self.pattern,
+            prefix_text=self.prefix,
+            target=self,
+            defined_at=self.defined_at,
+            source=self.source,
+            any_method=self.source is None or self.source.takes_every_method,
+        )
 
     def url_path_for(self, endpoint: str, params: dict[str, Any]) -> str | None:
         """The path of a legacy `endpoint`, prefix included, or `None` if the app has no such endpoint."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from turnout.routing.pattern import RoutePattern
+from turnout.routing.table import RouteEntry, RouteSpec, Side
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +55,32 @@ def defined_at(func: Callable[..., Any] | None) -> str | None:
     if code is None:
         return None
     return f"{code.co_filename}:{code.co_firstlineno}"
+
+
+def mount_route_specs(
+    *,
+    side: Side,
+    name: str,
+    prefix: RoutePattern,
+    prefix_text: str,
+    target: Any,
+    defined_at: str | None,
+    source: RouteSource | None,
+    any_method: bool,
+) -> list[RouteSpec]:
+    """What a mount gives the table: its bare prefix, then every route its app's `source` lists."""
+    entry = RouteEntry(prefix_text, None, side, name, name, defined_at, kind="mount")
+    specs = [RouteSpec(entry, prefix, target, any_method=any_method)]
+    if source is not None:
+        for route in source.routes("" if prefix_text == "/" else prefix_text):
+            entry = RouteEntry(
+                pattern=route.text,
+                methods=route.methods,
+                side=side,
+                owner=name,
+                endpoint=route.endpoint,
+                defined_at=route.defined_at,
+                original=route.original,
+            )
+            specs.append(RouteSpec(entry, route.pattern, target))
+    return specs
