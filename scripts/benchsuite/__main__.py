@@ -102,8 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = run(args, workdir)
     except KeyboardInterrupt:
-        print("bench: interrupted; every server was stopped", file=sys.stderr)
+        print(f"bench: interrupted; every server was stopped; their logs are in {workdir}", file=sys.stderr)
         return 130
+    except BaseException:
+        print(f"bench: failed; the servers' logs are in {workdir}", file=sys.stderr)
+        raise
     page = markdown(results, machine, command)
     output: Path | None = args.output
     if output is None and not args.quick and not args.only:
@@ -114,7 +117,12 @@ def main(argv: list[str] | None = None) -> int:
         output.write_text(page, encoding="utf-8")
         progress(f"wrote {output}")
     missed = [t for t in targets(results) if t.met is False]
-    progress(f"done in {results.seconds:.0f} s; {len(missed)} target(s) not met; servers' logs in {workdir}")
+    if results.failures:
+        kept = f"; the servers' logs are in {workdir}"
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+        kept = ""
+    progress(f"done in {results.seconds:.0f} s; {len(missed)} target(s) not met{kept}")
     for target in missed:
         progress(f"  not met: {target.what}: {target.measured:.2f}{target.unit} (goal {target.goal})")
     return 0

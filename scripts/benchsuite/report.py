@@ -381,8 +381,6 @@ def _stream_table(results: Results) -> list[str]:
 
 
 ISOLATION_INTRO = """\
-## Isolation under legacy saturation
-
 One server serves two legacy Flask apps and a native route: `/busy` (with `/busy/sleep`,
 which sleeps 1 s, and `/busy/spin`, which spins in pure Python for 20 ms), `/other` (a second
 legacy app with a fast `/other/fast`), and the native `/native` (a `PlainTextResponse`).
@@ -392,9 +390,9 @@ turnout mounts both apps with `mount_wsgi` and the default limits and adds `/nat
 
 A first wrk saturates `/busy` with {load} connections, on `/busy/spin` (CPU-bound) or on
 `/busy/sleep` (slow); a second wrk measures `/native`, then `/other/fast`, with {conns}
-connections for {seconds} s each, after 1 s of load. The same routes are measured unloaded in
-the same round. "÷ unloaded" is the loaded figure over the unloaded one in the same round
-(median of {rounds} rounds). The CPU-bound case is the hard one: the legacy threads hold the
+connections for {seconds} s each, after {lead:g} s of load. The same routes are measured unloaded
+in the same round. "÷ unloaded" is the loaded figure over the unloaded one in the same round
+(median of {rounds} round(s), with their range). The CPU-bound case is the hard one: the legacy threads hold the
 GIL, and the event loop waits for it.
 """
 
@@ -403,13 +401,16 @@ def _isolation_tables(results: Results) -> list[str]:
     if not results.isolation:
         return []
     settings = results.settings
+    intro = ISOLATION_INTRO.format(
+        load=settings.load_connections,
+        conns=settings.isolation_connections,
+        seconds=settings.isolation_seconds,
+        rounds=settings.isolation_rounds,
+        lead=settings.load_lead,
+    )
     out = [
-        ISOLATION_INTRO.format(
-            load=settings.load_connections,
-            conns=settings.isolation_connections,
-            seconds=settings.isolation_seconds,
-            rounds=settings.isolation_rounds,
-        ),
+        "## Isolation under legacy saturation\n",
+        *(para(" ".join(paragraph.split())) for paragraph in intro.strip().split("\n\n")),
         "| server | route | load on `/busy` | req/s (median) | p99 (median) | ÷ unloaded |",
         "|---|---|---|---:|---:|---:|",
     ]
@@ -591,7 +592,7 @@ def _reproduce(command: str, quick: bool) -> list[str]:
             + ", ".join(f"`{s}`" for s in SCENARIOS)
             + "."
         ),
-        bullet("The servers' logs are kept in a temporary directory that the run names at the end."),
+        bullet("When something fails, the servers' logs are kept in a temporary directory that the run names."),
         "" if not quick else "\nThese figures come from `--quick`: a smoke test, not a result.",
     ]
 

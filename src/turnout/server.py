@@ -29,18 +29,38 @@ def header_timeout() -> float:
     return float(os.environ.get(HEADER_TIMEOUT_VARIABLE, DEFAULT_HEADER_TIMEOUT))
 
 
+_cached: tuple[str | None, float] = (None, DEFAULT_HEADER_TIMEOUT)
+
+
+def _timeout() -> float:
+    # Read once per connection, parsed again only when the variable changes (tests change it).
+    global _cached
+    raw = os.environ.get(HEADER_TIMEOUT_VARIABLE)
+    if raw != _cached[0]:
+        _cached = (raw, header_timeout())
+    return _cached[1]
+
+
 class _HeaderDeadline:
-    """Close a connection that takes longer than the deadline to send a request's headers."""
+    """Close a connection that takes longer than the deadline to send a request's headers.
+
+    One timer per connection, armed once: each response only moves the deadline (a float), and
+    the timer, when it fires early, sleeps again until the deadline. This keeps the cost of a
+    small keep-alive request to an attribute write.
+    """
 
     loop: asyncio.AbstractEventLoop
     transport: asyncio.Transport
     cycle: Any
-    _deadline: asyncio.TimerHandle | None = None
+    _deadline: float = 0.0
+    _waiting_for_headers = False
+    _timer: asyncio.TimerHandle | None = None
     _seen_cycle: Any = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
-        self._arm()
+        self._timeout = _timeout()
+        self._expect_headers()
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)  # type: ignore[misc]
@@ -48,32 +68,34 @@ class _HeaderDeadline:
         if cycle is not None and cycle is not self._seen_cycle:
             # The headers of a new request are in.
             self._seen_cycle = cycle
-            self._disarm()
+            self._waiting_for_headers = False
 
     def on_response_complete(self) -> None:
         super().on_response_complete()  # type: ignore[misc]
         if not self.transport.is_closing():
-            self._arm()  # the next request's headers are due
+            self._expect_headers()  # the next request's headers are due
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         super().connection_lost(exc)  # type: ignore[misc]
 
-    def _arm(self) -> None:
-        self._disarm()
-        self._deadline = self.loop.call_later(header_timeout(), self._expire)
+    def _expect_headers(self) -> None:
+        self._waiting_for_headers = True
+        self._deadline = self.loop.time() + self._timeout
+        if self._timer is None:
+            self._timer = self.loop.call_at(self._deadline, self._check)
 
-    def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-
-    def _expire(self) -> None:
-        self._deadline = None
-        cycle = self.cycle
-        if cycle is not None and cycle is self._seen_cycle and not cycle.response_complete:
-            return  # a request is being served: its own timeout applies
-        logger.debug("closing a connection that did not send its headers within %ss", header_timeout())
+    def _check(self) -> None:
+        self._timer = None
+        if not self._waiting_for_headers:
+            return  # a request is being served: its own timeout applies; the next response re-arms
+        remaining = self._deadline - self.loop.time()
+        if remaining > 0:
+            self._timer = self.loop.call_at(self._deadline, self._check)
+            return
+        logger.debug("closing a connection that did not send its headers within %ss", self._timeout)
         self.transport.close()
 
 

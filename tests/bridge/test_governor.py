@@ -9,10 +9,10 @@ import pytest
 
 from turnout import Turnout
 from turnout._types import Environ, StartResponse
-from turnout.bridge.governor import CALM_PERIODS, PERIOD, Gate, Governor
+from turnout.bridge.governor import CALM_PERIODS, FAST_SWITCH, PERIOD, TARGET_LAG, Gate, Governor
 from turnout.testing import client
 
-LAGGING = sys.getswitchinterval() * 2
+LAGGING = TARGET_LAG * 2
 CALM = 0.0
 
 
@@ -81,3 +81,22 @@ async def test_the_governor_runs_with_the_lifespan_and_counts_cpu_time() -> None
         gate.set_limit(1)
     assert gate.cpu_seconds > 0.02
     assert gate.limit == 4  # opened again at shutdown
+
+
+def test_a_throttled_mount_cools_down_and_the_switch_interval_shortens_until_calm() -> None:
+    before = sys.getswitchinterval()
+    hog = Gate("hog", 2)
+    governor = Governor([hog])
+    try:
+        hog.cpu_seconds += PERIOD
+        governor.adjust(lag=LAGGING, elapsed=PERIOD)
+        assert hog.cooling and sys.getswitchinterval() == min(before, FAST_SWITCH)
+        hog.enter()
+        started = time.monotonic()
+        hog.leave(0.05)  # a request that computed for 50 ms rests as long
+        assert time.monotonic() - started >= 0.045
+        for _ in range(CALM_PERIODS):
+            governor.adjust(lag=CALM, elapsed=PERIOD)
+        assert not hog.cooling and sys.getswitchinterval() == before
+    finally:
+        sys.setswitchinterval(before)

@@ -9,11 +9,15 @@ holds no GIL and costs the loop nothing.
 
 So each WSGI mount has a gate, and a governor on the event loop sets how many requests each gate
 lets run at once. Every `PERIOD` the governor measures the loop's lag (how late a timer fires).
-When the lag passes the switch interval, it halves the gate of each mount that used more than a
-`HOG_SHARE` of a core in CPU time since the last check; when the lag has stayed under half of it
-for `CALM_PERIODS` checks in a row, it opens every gate by one, up to the mount's `threads`. A
-mount that waits on I/O uses little CPU and is never throttled; a mount that computes gets at
-least one running request, and the loop gets the rest.
+When the lag passes `TARGET_LAG` (Python's default switch interval), it halves the gate of each
+mount that used more than a `HOG_SHARE` of a core in CPU time since the last check, and marks it
+as cooling: after each of its requests, its thread rests for as long as the request computed
+(at most `MAX_REST`), holding the gate, so the mount uses at most half a core while the loop
+lags. While any mount is throttled, the switch interval is shortened to `FAST_SWITCH`, so the
+loop gets the GIL back sooner each time it wakes. When the lag has stayed under half the target
+for `CALM_PERIODS` checks in a row, every gate opens by one, up to the mount's `threads`, and
+cooling stops. A mount that waits on I/O uses little CPU and is never throttled; a mount that
+computes keeps at least one running request, and the loop gets the rest.
 """
 
 from __future__ import annotations
@@ -28,8 +32,11 @@ from collections.abc import Sequence
 logger = logging.getLogger("turnout.bridge")
 
 PERIOD = 0.02
+TARGET_LAG = 0.005
 HOG_SHARE = 0.25
 CALM_PERIODS = 5
+MAX_REST = 0.1
+FAST_SWITCH = 0.001
 
 
 class Gate:
@@ -42,6 +49,7 @@ class Gate:
         self.limit = limit
         self.running = 0
         self.cpu_seconds = 0.0  # CPU time used by the mount's requests, added by their threads
+        self.cooling = False  # set by the governor: rest after each request as long as it computed
         self._cond = threading.Condition(threading.Lock())
 
     def enter(self) -> None:
@@ -52,6 +60,8 @@ class Gate:
             self.running += 1
 
     def leave(self, cpu_seconds: float) -> None:
+        if self.cooling and cpu_seconds > 0:
+            time.sleep(min(cpu_seconds, MAX_REST))  # still holding the slot: the loop gets the core
         with self._cond:
             self.running -= 1
             self.cpu_seconds += cpu_seconds
@@ -68,6 +78,7 @@ class Governor:
 
     def __init__(self, gates: Sequence[Gate]) -> None:
         self.gates = list(gates)
+        self._switch = sys.getswitchinterval()
         self._task: asyncio.Task[None] | None = None
         self._used = {id(gate): gate.cpu_seconds for gate in self.gates}
         self._calm = 0
@@ -83,6 +94,8 @@ class Governor:
             await asyncio.gather(self._task, return_exceptions=True)
         for gate in self.gates:
             gate.set_limit(gate.ceiling)
+            gate.cooling = False
+        sys.setswitchinterval(self._switch)
 
     async def _run(self) -> None:
         while True:
@@ -93,16 +106,20 @@ class Governor:
 
     def adjust(self, *, lag: float, elapsed: float) -> None:
         """One step: throttle the mounts that compute when the loop lags, open the gates when it does not."""
-        target = sys.getswitchinterval()
-        self._calm = self._calm + 1 if lag < target / 2 else 0
+        self._calm = self._calm + 1 if lag < TARGET_LAG / 2 else 0
         for gate in self.gates:
             used = gate.cpu_seconds - self._used[id(gate)]
             self._used[id(gate)] = gate.cpu_seconds
-            if lag > target and used > HOG_SHARE * elapsed:
+            if lag > TARGET_LAG and used > HOG_SHARE * elapsed:
                 if gate.limit > 1:
                     logger.debug("loop lag %.1f ms: mount %r runs %d at once", lag * 1000, gate.name, gate.limit // 2)
                 gate.set_limit(gate.limit // 2)
-            elif self._calm >= CALM_PERIODS and gate.limit < gate.ceiling:
-                gate.set_limit(gate.limit + 1)
+                gate.cooling = True
+            elif self._calm >= CALM_PERIODS:
+                gate.cooling = False
+                if gate.limit < gate.ceiling:
+                    gate.set_limit(gate.limit + 1)
         if self._calm >= CALM_PERIODS:
             self._calm = 0
+        throttled = any(gate.cooling for gate in self.gates)
+        sys.setswitchinterval(min(self._switch, FAST_SWITCH) if throttled else self._switch)
