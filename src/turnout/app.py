@@ -112,6 +112,7 @@ class TableRouter(Router):
         self.asgi_mounts: list[ASGIMount] = []
         self.native: list[NativeRoute] = []
         self._table: RouteTable | None = None
+        self.served = 0  # requests routed, both sides: the governor throttles a mount only to make room for others
         # Paths seen before, by method and raw path: most traffic repeats a small set of paths.
         self._seen: dict[tuple[str, str], tuple[Found, list[str]]] = {}
 
@@ -154,7 +155,8 @@ class TableRouter(Router):
         async with contextlib.AsyncExitStack() as stack:
             for asgi_mount in self.asgi_mounts:
                 await stack.enter_async_context(LifespanDriver(asgi_mount.app))
-            await stack.enter_async_context(Governor([mount.gateway.gate for mount in self.wsgi_mounts]))
+            gates = [mount.gateway.gate for mount in self.wsgi_mounts]
+            await stack.enter_async_context(Governor(gates, served=lambda: self.served))
             for mount in self.wsgi_mounts:
                 # The server has already given in-flight requests the grace period before the
                 # lifespan ends: what still runs now is stuck, and its threads are daemons.
@@ -174,6 +176,7 @@ class TableRouter(Router):
             return
         if "router" not in scope:
             scope["router"] = self
+        self.served += 1
         raw = raw_route_path(scope)
         method = scope["method"] if kind == "http" else "GET"
         result: Found | NotAllowed | None

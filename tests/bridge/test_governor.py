@@ -16,23 +16,46 @@ LAGGING = TARGET_LAG * 2
 CALM = 0.0
 
 
+class Others:
+    """How many requests the app served: one more (someone else's) at each call."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self) -> int:
+        self.count += 1
+        return self.count
+
+
 def test_a_mount_that_computes_is_halved_while_the_loop_lags() -> None:
     hog, waiter = Gate("hog", 8), Gate("waiter", 8)
-    governor = Governor([hog, waiter])
+    others = Others()
+    governor = Governor([hog, waiter], served=others)
     hog.cpu_seconds += PERIOD  # a whole core for the period
     waiter.cpu_seconds += PERIOD * 0.01  # waits on I/O
     governor.adjust(lag=LAGGING, elapsed=PERIOD)
     assert (hog.limit, waiter.limit) == (4, 8)
     for _ in range(5):
         hog.cpu_seconds += PERIOD
+        others.count += 1
         governor.adjust(lag=LAGGING, elapsed=PERIOD)
     assert hog.limit == 1  # never below one
+
+
+def test_a_mount_alone_is_never_throttled() -> None:
+    hog = Gate("hog", 8)
+    governor = Governor([hog])  # no other request served: nothing to make room for
+    hog.enter()
+    hog.leave(0.0)
+    hog.cpu_seconds += PERIOD
+    governor.adjust(lag=LAGGING, elapsed=PERIOD)
+    assert hog.limit == 8 and not hog.cooling
 
 
 def test_gates_open_again_one_by_one_once_the_loop_is_calm() -> None:
     gate = Gate("hog", 4)
     gate.set_limit(1)
-    governor = Governor([gate])
+    governor = Governor([gate], served=Others())
     for _ in range(CALM_PERIODS - 1):
         governor.adjust(lag=CALM, elapsed=PERIOD)
     assert gate.limit == 1
@@ -86,7 +109,8 @@ async def test_the_governor_runs_with_the_lifespan_and_counts_cpu_time() -> None
 def test_a_throttled_mount_cools_down_and_the_switch_interval_shortens_until_calm() -> None:
     before = sys.getswitchinterval()
     hog = Gate("hog", 2)
-    governor = Governor([hog])
+    others = Others()
+    governor = Governor([hog], served=others)
     try:
         hog.cpu_seconds += PERIOD
         governor.adjust(lag=LAGGING, elapsed=PERIOD)

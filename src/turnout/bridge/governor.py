@@ -17,7 +17,9 @@ lags. While any mount is throttled, the switch interval is shortened to `FAST_SW
 loop gets the GIL back sooner each time it wakes. When the lag has stayed under half the target
 for `CALM_PERIODS` checks in a row, every gate opens by one, up to the mount's `threads`, and
 cooling stops. A mount that waits on I/O uses little CPU and is never throttled; a mount that
-computes keeps at least one running request, and the loop gets the rest.
+computes keeps at least one running request, and the loop gets the rest. A mount is throttled
+only when other requests (new routes, other mounts) were served in the period: with no one else
+to make room for, slowing it down would help nobody.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 logger = logging.getLogger("turnout.bridge")
 
@@ -50,6 +52,7 @@ class Gate:
         self.running = 0
         self.cpu_seconds = 0.0  # CPU time used by the mount's requests, added by their threads
         self.cooling = False  # set by the governor: rest after each request as long as it computed
+        self.requests = 0  # requests that entered the gate
         self._cond = threading.Condition(threading.Lock())
 
     def enter(self) -> None:
@@ -58,6 +61,7 @@ class Gate:
             while self.running >= self.limit:
                 self._cond.wait(PERIOD)
             self.running += 1
+            self.requests += 1
 
     def leave(self, cpu_seconds: float) -> None:
         if self.cooling and cpu_seconds > 0:
@@ -76,9 +80,12 @@ class Gate:
 class Governor:
     """Adjusts the gates of all WSGI mounts from the event loop's lag. Run with `async with`."""
 
-    def __init__(self, gates: Sequence[Gate]) -> None:
+    def __init__(self, gates: Sequence[Gate], served: Callable[[], int] = lambda: 0) -> None:
         self.gates = list(gates)
+        self.served = served  # how many requests the app has served, both sides
         self._switch = sys.getswitchinterval()
+        self._served = served()
+        self._entered = {id(gate): gate.requests for gate in self.gates}
         self._task: asyncio.Task[None] | None = None
         self._used = {id(gate): gate.cpu_seconds for gate in self.gates}
         self._calm = 0
@@ -107,15 +114,20 @@ class Governor:
     def adjust(self, *, lag: float, elapsed: float) -> None:
         """One step: throttle the mounts that compute when the loop lags, open the gates when it does not."""
         self._calm = self._calm + 1 if lag < TARGET_LAG / 2 else 0
+        served = self.served()
+        served_here, self._served = served - self._served, served
         for gate in self.gates:
             used = gate.cpu_seconds - self._used[id(gate)]
             self._used[id(gate)] = gate.cpu_seconds
-            if lag > TARGET_LAG and used > HOG_SHARE * elapsed:
+            entered = gate.requests - self._entered[id(gate)]
+            self._entered[id(gate)] = gate.requests
+            others = served_here - entered > 0
+            if lag > TARGET_LAG and used > HOG_SHARE * elapsed and others:
                 if gate.limit > 1:
                     logger.debug("loop lag %.1f ms: mount %r runs %d at once", lag * 1000, gate.name, gate.limit // 2)
                 gate.set_limit(gate.limit // 2)
                 gate.cooling = True
-            elif self._calm >= CALM_PERIODS:
+            elif self._calm >= CALM_PERIODS or not others:
                 gate.cooling = False
                 if gate.limit < gate.ceiling:
                     gate.set_limit(gate.limit + 1)
