@@ -87,6 +87,10 @@ def build_environ(scope: Scope, *, script_name: str, path_info: str, body: Any) 
         if key in environ:
             text = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + text
         environ[key] = text
+    state = scope.get("state")
+    if isinstance(state, dict) and "request_id" in state:
+        # The id turnout kept or made, in place of whatever the client sent.
+        environ["HTTP_X_REQUEST_ID"] = state["request_id"]
     if "HTTP_TRANSFER_ENCODING" in environ and "CONTENT_LENGTH" not in environ:
         # A chunked body: no length to read up to, so tell the app that the input ends on its own.
         # (With a length, apps read `read(n)` up to it, which is all wsgiref's validator allows.)

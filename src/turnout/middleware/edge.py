@@ -95,11 +95,7 @@ class EdgeMiddleware:
             return
         rid = incoming_request_id(found[0])
         if rid is None:
-            rid = new_request_id()
-            # Legacy code reads the header from the environ: give it the id that was kept.
-            scope["headers"] = [(n, v) for n, v in scope["headers"] if n != _REQUEST_ID] + [
-                (_REQUEST_ID, rid.encode("ascii"))
-            ]
+            rid = new_request_id()  # the bridge puts it in the environ; the headers stay as sent
         state = scope.get("state")
         if state is None:
             scope["state"] = state = {}
