@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,79 +12,34 @@ from starlette.applications import Starlette
 from starlette.datastructures import URLPath
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Mount, NoMatchFound, Route, Router
-from starlette.types import ASGIApp, ExceptionHandler, Lifespan, Receive, Scope, Send
+from starlette.routing import BaseRoute, Mount, NoMatchFound, Route
+from starlette.types import ASGIApp, ExceptionHandler, Lifespan
 
 from turnout._types import WSGIApp
-from turnout.bridge.governor import Governor
 from turnout.bridge.mount import LegacyLimits, WSGIMount
 from turnout.errors import ErrorRenderer, http_exception_handler, server_error_handler
-from turnout.lifespan import Lifespan as LifespanDriver
+from turnout.exceptions import ConfigError, SwitchError
 from turnout.metrics import Metrics
 from turnout.middleware.access_log import AccessLog
-from turnout.middleware.edge import SERVED_BY, EdgeMiddleware
+from turnout.middleware.edge import EdgeMiddleware
 from turnout.middleware.proxy_headers import DEFAULT_TRUSTED
-from turnout.middleware.record import ROUTE
-from turnout.routing.imported import defined_at, mount_route_specs
-from turnout.routing.introspection import introspect_asgi
-from turnout.routing.paths import BadPath, raw_route_path, split_path
-from turnout.routing.pattern import parse_prefix, parse_starlette
-from turnout.routing.table import Found, NotAllowed, RouteEntry, RouteSpec, RouteTable
-from turnout.routing.warnings import log_table_warnings
+from turnout.router import ASGIMount, NativeRoute, TableRouter
+from turnout.routing.pattern import parse_starlette
+from turnout.routing.table import RouteTable
+from turnout.switch.admin import MIN_TOKEN, Admin
+from turnout.switch.board import Switchboard
+from turnout.switch.canary import Sticky
+from turnout.switch.compare import CompareRules
+from turnout.switch.health import Thresholds
+from turnout.switch.options import NOISE_SAMPLE, SwitchOptions
+from turnout.switch.shadow import MAX_IN_FLIGHT
+from turnout.switch.shadow import TIMEOUT as SHADOW_TIMEOUT
+from turnout.switch.state import Setting
 
 logger = logging.getLogger("turnout")
 
 F = TypeVar("F", bound=Callable[..., Any])
 SHUTDOWN_GRACE = 30.0
-POOL_DRAIN = 1.0
-SEEN_PATHS = 10_000
-
-
-class NativeRoute:
-    """A new endpoint registered with `Turnout.route`, served through Starlette's `Route`."""
-
-    def __init__(self, route: Route, served_by_header: bool) -> None:
-        self.route = route
-        self.app = route.app
-        self.header = (b"x-served-by", f"asgi:{route.name}".encode("latin-1")) if served_by_header else None
-
-
-class ASGIMount:
-    """A new ASGI app mounted under a prefix with `Turnout.mount_asgi`.
-
-    The routes of a Starlette or FastAPI app are imported into the table, so they take their
-    place by precedence, and the methods they serve are theirs on a pattern both sides have. They
-    all dispatch to the app. Its prefix still takes every method: a method its route refuses, a
-    path none of its routes takes, reach the app, which answers as it would alone (its own 405 and
-    `Allow`, or a middleware's answer, such as `CORSMiddleware`'s to a preflight `OPTIONS`).
-    """
-
-    def __init__(self, prefix: str, app: ASGIApp, *, name: str, defined_at: str | None, served_by_header: bool):
-        self.pattern = parse_prefix(prefix)
-        self.prefix = "/" + "/".join(s for s in self.pattern.segments if isinstance(s, str))
-        self.app = app
-        self.name = name
-        self.defined_at = defined_at
-        self.header = (b"x-served-by", f"asgi:{name}".encode("latin-1")) if served_by_header else None
-        # A Turnout app's routes are not all in its `routes` (its WSGI mounts are not): it stays opaque.
-        self.source = None if isinstance(app, Turnout) else introspect_asgi(app)
-
-    def route_specs(self) -> list[RouteSpec]:
-        """The mount's prefix, and every route imported from its app.
-
-        The prefix takes every method: a method the app refuses still reaches the app, so its 405
-        is the app's own (and CORS preflights keep working).
-        """
-        return mount_route_specs(
-            side="asgi",
-            name=self.name,
-            prefix=self.pattern,
-            prefix_text=self.prefix,
-            target=self,
-            defined_at=self.defined_at,
-            source=self.source,
-            any_method=True,
-        )
 
 
 def _caller() -> str | None:
@@ -97,157 +51,6 @@ def _caller() -> str | None:
             return f"{filename}:{frame.f_lineno}"
         frame = frame.f_back
     return None  # pragma: no cover
-
-
-class TableRouter(Router):
-    """Starlette's `Router`, matching through the shared `RouteTable` instead of trying routes in turn."""
-
-    def __init__(self, *, lifespan: Lifespan[Any] | None, served_by_header: bool, shutdown_grace: float) -> None:
-        super().__init__(routes=[], redirect_slashes=False, lifespan=None)
-        self._user_lifespan = lifespan
-        self.lifespan_context = self._lifespan  # type: ignore[assignment]
-        self.served_by_header = served_by_header
-        self.shutdown_grace = shutdown_grace
-        self.wsgi_mounts: list[WSGIMount] = []
-        self.asgi_mounts: list[ASGIMount] = []
-        self.native: list[NativeRoute] = []
-        self._table: RouteTable | None = None
-        self.served = 0  # requests routed, both sides: the governor throttles a mount only to make room for others
-        # Paths seen before, by method and raw path: most traffic repeats a small set of paths.
-        self._seen: dict[tuple[str, str], tuple[Found, list[str]]] = {}
-
-    # -- the table --------------------------------------------------------------------------
-
-    @property
-    def table(self) -> RouteTable:
-        if self._table is None:
-            specs: list[RouteSpec] = []
-            for mount in self.wsgi_mounts:
-                specs.extend(mount.route_specs())
-            for asgi_mount in self.asgi_mounts:
-                specs.extend(asgi_mount.route_specs())
-            for native in self.native:
-                route = native.route
-                entry = RouteEntry(
-                    pattern=route.path,
-                    methods=frozenset(route.methods) if route.methods else None,
-                    side="asgi",
-                    owner=None,
-                    endpoint=route.name,
-                    defined_at=defined_at(route.endpoint),
-                )
-                specs.append(RouteSpec(entry, parse_starlette(route.path), native))
-            self._table = RouteTable(specs)
-        return self._table
-
-    def invalidate(self) -> None:
-        self._table = None
-        self._seen = {}
-
-    # -- lifespan ---------------------------------------------------------------------------
-
-    @contextlib.asynccontextmanager
-    async def _lifespan(self, app: Any) -> AsyncIterator[Mapping[str, Any] | None]:
-        self.invalidate()
-        table = self.table  # a duplicate route fails start-up here
-        log_table_warnings(table)  # routes that take legacy URLs, probably by mistake: logger turnout.routing
-        logger.debug("routing table:\n%s", table.format())
-        async with contextlib.AsyncExitStack() as stack:
-            for asgi_mount in self.asgi_mounts:
-                await stack.enter_async_context(LifespanDriver(asgi_mount.app))
-            gates = [mount.gateway.gate for mount in self.wsgi_mounts]
-            await stack.enter_async_context(Governor(gates, served=lambda: self.served))
-            for mount in self.wsgi_mounts:
-                # The server has already given in-flight requests the grace period before the
-                # lifespan ends: what still runs now is stuck, and its threads are daemons.
-                stack.push_async_callback(mount.shutdown, min(self.shutdown_grace, POOL_DRAIN))
-            if self._user_lifespan is not None:
-                state = await stack.enter_async_context(self._user_lifespan(app))
-                yield state
-            else:
-                yield None
-
-    # -- dispatch ---------------------------------------------------------------------------
-
-    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "lifespan":
-            await self.lifespan(scope, receive, send)
-            return
-        if "router" not in scope:
-            scope["router"] = self
-        self.served += 1
-        raw = raw_route_path(scope)
-        method = scope["method"] if kind == "http" else "GET"
-        result: Found | NotAllowed | None
-        seen = self._seen.get((method, raw))
-        if seen is not None:
-            result, segments = seen
-        else:
-            try:
-                segments = split_path(raw)
-            except BadPath as exc:
-                if kind == "websocket":
-                    await send({"type": "websocket.close", "code": 1008})
-                    return
-                raise HTTPException(400, str(exc)) from None
-            result = self.table.match(method, segments)
-            if type(result) is Found:
-                if len(self._seen) >= SEEN_PATHS:
-                    self._seen = {}  # bounded: a client sending endless new paths only empties it
-                self._seen[method, raw] = (result, segments)
-        if type(result) is Found:
-            scope[ROUTE] = result.route.entry
-            target = result.route.target
-            if type(target) is WSGIMount:
-                await target.handle(scope, receive, send, raw)
-            elif type(target) is NativeRoute:
-                if kind == "websocket":  # native routes are HTTP only; websockets go to ASGI mounts
-                    await send({"type": "websocket.close", "code": 1000})
-                    return
-                scope["path_params"] = dict(result.params)
-                scope["endpoint"] = target.route.endpoint
-                scope["route"] = target.route
-                if target.header is not None:
-                    scope[SERVED_BY] = target.header
-                await target.app(scope, receive, send)
-            else:
-                await self._to_asgi_mount(target, scope, receive, send, segments)
-            return
-        if kind == "websocket":
-            await send({"type": "websocket.close", "code": 1000})
-            return
-        if result is None:
-            raise HTTPException(404)
-        assert type(result) is NotAllowed
-        raise HTTPException(405, headers={"Allow": ", ".join(result.allow)})
-
-    async def _to_asgi_mount(
-        self, mount: ASGIMount, scope: Scope, receive: Receive, send: Send, segments: list[str]
-    ) -> None:
-        root_path: str = scope.get("root_path", "")
-        depth = len(mount.pattern.segments)
-        matched = "/" + "/".join(segments[:depth]) if depth else ""
-        child = dict(scope)
-        child["app_root_path"] = scope.get("app_root_path", root_path)
-        child["root_path"] = root_path + matched
-        if not scope["path"].startswith(root_path):  # a server that leaves root_path out of path
-            child["path"] = root_path + scope["path"]
-        if mount.header is not None:
-            scope[SERVED_BY] = mount.header
-        await mount.app(child, receive, send)
-
-    # -- reversing --------------------------------------------------------------------------
-
-    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        mount_name, _, endpoint = name.partition(":")
-        if endpoint:
-            for mount in self.wsgi_mounts:
-                if mount.name == mount_name:
-                    path = mount.url_path_for(endpoint, dict(path_params))
-                    if path is not None:
-                        return URLPath(path=path, protocol="http")
-        return super().url_path_for(name, **path_params)
 
 
 class Turnout(Starlette):
@@ -270,7 +73,9 @@ class Turnout(Starlette):
     - `trusted_proxies`: peers whose `X-Forwarded-*` headers count (loopback);
     - `error_renderer`: `renderer(scope, status, detail, headers) -> Response` for turnout's errors;
     - `access_log`: `"text"` or `"json"` for one line per request on the logger `turnout.access` (off);
-    - `metrics_path`, `metrics_token`, `metrics_allow`: a Prometheus endpoint (off; see `turnout.metrics`).
+    - `metrics_path`, `metrics_token`, `metrics_allow`: a Prometheus endpoint (off; see `turnout.metrics`);
+    - `admin_path`, `admin_token`, `admin_allow`: the admin API of the switches (off; see `turnout.switch.admin`);
+    - `shadow_max_in_flight`, `shadow_timeout`: how many shadow calls may run at once (16), and for how long (10 s).
     """
 
     router: TableRouter
@@ -292,6 +97,11 @@ class Turnout(Starlette):
         metrics_token: str | None = None,
         metrics_allow: Sequence[str] = DEFAULT_TRUSTED,
         max_body_size: int | None = None,
+        admin_path: str | None = None,
+        admin_token: str | None = None,
+        admin_allow: Sequence[str] = DEFAULT_TRUSTED,
+        shadow_max_in_flight: int = MAX_IN_FLIGHT,
+        shadow_timeout: float = SHADOW_TIMEOUT,
     ) -> None:
         handlers: dict[Any, ExceptionHandler] = {HTTPException: http_exception_handler, 500: server_error_handler}
         handlers.update(exception_handlers or {})
@@ -305,6 +115,12 @@ class Turnout(Starlette):
         if metrics_path is not None:
             self.metrics = Metrics(self.router.wsgi_mounts, token=metrics_token, allow=metrics_allow)
             self.add_route(metrics_path, self.metrics.endpoint, methods=["GET"], name="turnout_metrics")
+            self.metrics.watch(self.router.switches)
+        shadows = self.router.shadows
+        shadows.max_in_flight, shadows.timeout = shadow_max_in_flight, shadow_timeout
+        self.admin: Admin | None = None
+        if admin_path is not None:
+            self._enable_admin(admin_path, admin_token, admin_allow)
         for route in routes or []:
             if isinstance(route, Route):
                 self._add_native(route)
@@ -312,6 +128,21 @@ class Turnout(Starlette):
                 self.mount_asgi(route.path or "/", route.app, name=route.name)
             else:
                 raise TypeError(f"Turnout(routes=...) takes Route and named Mount objects, not {route!r}")
+
+    def _enable_admin(self, path: str, token: str | None, allow: Iterable[str]) -> None:
+        if not token or len(token) < MIN_TOKEN:
+            raise ConfigError(
+                f"the admin API needs a token of at least {MIN_TOKEN} characters",
+                key="admin_token",
+                fix='make one with: python -c "import secrets; print(secrets.token_urlsafe(32))"',
+            )
+        admin = self.admin = Admin(self.router.switches, token=token, allow=allow)
+        base = path.rstrip("/")
+        self.add_route(f"{base}/switches", admin.switches, methods=["GET"], name="turnout_admin_switches")
+        self.add_route(
+            f"{base}/switches/{{route:path}}", admin.switch, methods=["GET", "PUT"], name="turnout_admin_switch"
+        )
+        self.add_route(f"{base}/history", admin.history, methods=["GET"], name="turnout_admin_history")
 
     def build_middleware_stack(self) -> ASGIApp:
         # The edge comes first, so that every response has the request id, a 500 page included.
@@ -406,7 +237,52 @@ class Turnout(Starlette):
 
         return decorator
 
+    def configure_switch(
+        self,
+        route: str,
+        state: str = "new",
+        *,
+        percent: float | None = None,
+        sticky: str = "cookie",
+        idempotent: bool = False,
+        ignore_fields: Sequence[str] = (),
+        ignore_headers: Sequence[str] = (),
+        noise_sample: float = NOISE_SAMPLE,
+        rollback: Thresholds | None = None,
+    ) -> None:
+        """Declare the switch of a route that both sides serve: its state at start-up, and its options.
+
+        ```python
+        app.configure_switch("product_v2", "shadow", ignore_fields=["generated_at"])
+        app.configure_switch("shop:cart", "canary 10%", sticky="session:_user_id")
+        ```
+        `route` is the new route's name, its pattern, or the legacy `mount:endpoint` it pairs with.
+        A route that is not served by both sides fails when the table is built (at start-up).
+        See `SwitchOptions` for what each option does; `app.switches` changes states at run time.
+        """
+        try:
+            options = SwitchOptions(
+                setting=Setting.parse(state, percent),
+                sticky=Sticky.parse(sticky),
+                idempotent=idempotent,
+                ignore_fields=tuple(ignore_fields),
+                ignore_headers=tuple(ignore_headers),
+                noise_sample=noise_sample,
+                rollback=rollback if rollback is not None else Thresholds(),
+            )
+            CompareRules.build(ignore_fields=options.ignore_fields)  # a bad pattern fails here, where it was written
+        except ValueError as exc:
+            raise SwitchError(f"switch {route!r}: {exc}") from None
+        self.router.switches.declare(route, options)
+        self.router.invalidate()
+
     # -- reading ----------------------------------------------------------------------------
+
+    @property
+    def switches(self) -> Switchboard:
+        """Every switch: a route that both sides serve, and which side serves it (see `Switchboard`)."""
+        self.router.table  # noqa: B018 - the switches are made with the table
+        return self.router.switches
 
     @property
     def table(self) -> RouteTable:

@@ -5,7 +5,11 @@
 turnout serve [CONFIG] [--host H] [--port P] [--workers N] [--reload] [--log-level L]
 turnout routes [CONFIG] [--json] [--side wsgi|asgi] [--mount NAME] [--status active|replaced]
 turnout report [CONFIG] [--json] [--fail-under N]
+turnout switch [ROUTE [STATE]] [--config CONFIG] [--url URL] [--why TEXT] [--who NAME] [--json]
+turnout diffs ROUTE [--config CONFIG] [--url URL] [--limit N] [--json]
 ```
+`switch` and `diffs` talk to a running `turnout serve` through its admin API (an `[admin]`
+section), with the token from the environment variable that section names.
 Without CONFIG, all use `./turnout.toml` if there is one, else the built-in demo. A user's
 mistake (a `TurnoutError`) prints one `turnout: error: ...` message and exits with status 2:
 a traceback would bury the line that says what to fix. `turnout report --fail-under N` exits
@@ -15,6 +19,7 @@ with status 1 when less than N% of the legacy routes are replaced, to gate CI on
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
@@ -27,9 +32,10 @@ import uvicorn
 
 from turnout import __version__
 from turnout._serve import CONFIG_ENV, FACTORY, load_demo
+from turnout.admin_client import AdminClient, format_diffs, format_switches
 from turnout.app import Turnout
-from turnout.config import CONFIG_FILE, LOG_LEVELS, ServerConfig, build_app, load_config
-from turnout.exceptions import TurnoutError
+from turnout.config import CONFIG_FILE, LOG_LEVELS, AdminConfig, ServerConfig, build_app, load_config
+from turnout.exceptions import ConfigError, TurnoutError
 from turnout.logs import logging_config
 from turnout.metrics import MULTIPROCESS
 from turnout.middleware.access_log import AccessLog
@@ -123,6 +129,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit with status 1 when less than N%% of the legacy routes are replaced (0 to 100)",
     )
     report.set_defaults(handler=_report)
+
+    admin_help = f"the config file whose [server] and [admin] say where the admin API is (default: ./{CONFIG_FILE})"
+    switch = commands.add_parser(
+        "switch",
+        help="list the switches, or move one to legacy, shadow, canary N%% or new",
+        description="Without ROUTE, list every switch of a running turnout; with ROUTE, show it; "
+        "with ROUTE STATE, move it (STATE: legacy, shadow, new, or canary N%%).",
+    )
+    switch.add_argument("route", nargs="?", metavar="ROUTE", help="a new route's name, its pattern, or mount:endpoint")
+    switch.add_argument("state", nargs="*", metavar="STATE", help="legacy, shadow, new, or canary N%%")
+    switch.add_argument("--config", metavar="CONFIG", help=admin_help)
+    switch.add_argument("--url", help="the admin API's URL, e.g. http://127.0.0.1:8000/_turnout")
+    switch.add_argument("--why", default="", help="why the switch moves: logged, and kept in its history")
+    switch.add_argument("--who", default=None, help="who moves it (default: your user name)")
+    switch.add_argument("--json", action="store_true", help="print JSON instead of text")
+    switch.set_defaults(handler=_switch)
+
+    diffs = commands.add_parser(
+        "diffs",
+        help="print the recent mismatches of a route in shadow",
+        description="Print the recent requests whose shadow answer differed from the legacy one, newest first.",
+    )
+    diffs.add_argument("route", metavar="ROUTE", help="a new route's name, its pattern, or mount:endpoint")
+    diffs.add_argument("--config", metavar="CONFIG", help=admin_help)
+    diffs.add_argument("--url", help="the admin API's URL, e.g. http://127.0.0.1:8000/_turnout")
+    diffs.add_argument("--limit", type=_positive, default=10, help="how many mismatches to show (default 10, max 50)")
+    diffs.add_argument("--json", action="store_true", help="print JSON instead of text")
+    diffs.set_defaults(handler=_diffs)
     return parser
 
 
@@ -245,6 +279,62 @@ def _report(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BELOW_TARGET
+    return 0
+
+
+def _admin_client(args: argparse.Namespace) -> AdminClient:
+    path = _config_path(args.config)
+    admin = AdminConfig()
+    url: str | None = args.url
+    if path is not None:
+        config = load_config(path)
+        if config.admin is None and url is None:
+            raise ConfigError(
+                "has no [admin] section, so the app has no admin API",
+                file=str(path),
+                fix='add [admin] (path = "/_turnout", token_env = "TURNOUT_ADMIN_TOKEN") and restart turnout serve',
+            )
+        admin = config.admin or admin
+        if url is None:
+            host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(config.server.host, config.server.host)
+            url = _url(host, config.server.port) + admin.path
+    if url is None:
+        raise ConfigError(
+            f"no {CONFIG_FILE} here says where the admin API is",
+            fix="pass --config CONFIG, or --url http://127.0.0.1:8000/_turnout",
+        )
+    token = os.environ.get(admin.token_env, "")
+    if not token:
+        raise ConfigError(
+            f"the environment variable {admin.token_env} (the admin API's token) is not set",
+            fix=f"export {admin.token_env} with the token the server was started with",
+        )
+    return AdminClient(url, token)
+
+
+def _switch(args: argparse.Namespace) -> int:
+    client = _admin_client(args)
+    if args.route is None:
+        switches = client.switches()
+        print(json.dumps(switches, indent=2) if args.json else format_switches(switches))
+        return 0
+    if not args.state:
+        found = client.switch(args.route)
+        print(json.dumps(found, indent=2) if args.json else format_switches([found]))
+        return 0
+    who = args.who or getpass.getuser()
+    done = client.move(args.route, " ".join(args.state), who=who, why=args.why)
+    if args.json:
+        print(json.dumps(done, indent=2))
+    else:
+        change = done["change"]
+        print(f"{change['route']}: {change['before']} -> {change['after']}")
+    return 0
+
+
+def _diffs(args: argparse.Namespace) -> int:
+    found = _admin_client(args).diffs(args.route, min(args.limit, 50))
+    print(json.dumps(found, indent=2) if args.json else format_diffs(found))
     return 0
 
 

@@ -25,11 +25,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from turnout.bridge.options import LegacyLimits
-from turnout.exceptions import ConfigError, ImportStringError, PatternError
+from turnout.exceptions import ConfigError, ImportStringError, PatternError, SwitchError
 from turnout.importer import import_from_string, is_asgi_app, is_wsgi_app, takes_positional
 from turnout.middleware.proxy_headers import DEFAULT_TRUSTED
 from turnout.routing.pattern import parse_prefix, parse_starlette
 from turnout.server import DEFAULT_HEADER_TIMEOUT
+from turnout.switch.admin import MIN_TOKEN
+from turnout.switch.canary import Sticky
+from turnout.switch.compare import CompareRules
+from turnout.switch.health import Thresholds
+from turnout.switch.options import NOISE_SAMPLE, SwitchOptions
+from turnout.switch.shadow import MAX_IN_FLIGHT
+from turnout.switch.shadow import TIMEOUT as SHADOW_TIMEOUT
+from turnout.switch.state import Setting
 
 if TYPE_CHECKING:
     from turnout.app import Turnout
@@ -61,6 +69,8 @@ class AppConfig:
     max_body_size: int | None = None
     trusted_proxies: tuple[str, ...] = DEFAULT_TRUSTED
     access_log: str | None = "text"
+    shadow_max_in_flight: int = MAX_IN_FLIGHT
+    shadow_timeout: float = SHADOW_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +93,24 @@ class MetricsConfig:
     path: str = "/metrics"
     token: str | None = None
     allow: tuple[str, ...] = DEFAULT_TRUSTED
+
+
+@dataclass(frozen=True, slots=True)
+class AdminConfig:
+    """`[admin]`: the admin API of the switches, off unless the section is there."""
+
+    path: str = "/_turnout"
+    token_env: str = "TURNOUT_ADMIN_TOKEN"
+    allow: tuple[str, ...] = DEFAULT_TRUSTED
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchConfig:
+    """One `[[switch]]`: the switch of a route both sides serve, as `Turnout.configure_switch` declares it."""
+
+    route: str
+    options: SwitchOptions
+    key: str = "switch[0]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +161,8 @@ class TurnoutConfig:
     routes: tuple[RouteConfig, ...] = ()
     metrics: MetricsConfig | None = None
     sessions: SessionsConfig | None = None
+    admin: AdminConfig | None = None
+    switches: tuple[SwitchConfig, ...] = ()
     lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def error(self, message: str, *, key: str | None = None, fix: str | None = None) -> ConfigError:
@@ -325,11 +355,36 @@ def _unknown_key(config: TurnoutConfig, key: str, name: str, allowed: tuple[str,
     return config.error(f"unknown key {name!r}", key=key, fix=f"{hint}valid keys here: {', '.join(allowed)}")
 
 
-_TOP = ("server", "app", "wsgi", "asgi", "route", "metrics", "sessions")
+_TOP = ("server", "app", "wsgi", "asgi", "route", "metrics", "sessions", "admin", "switch")
+_ADMIN = ("path", "token_env", "allow")
+_SWITCH = (
+    "route",
+    "state",
+    "percent",
+    "sticky",
+    "idempotent",
+    "ignore_fields",
+    "ignore_headers",
+    "noise_sample",
+    "error_rate",
+    "p99_ratio",
+    "mismatch_rate",
+    "window",
+    "min_requests",
+)
 _SESSIONS = ("secret_key_env", "redis_url", "user_loader", "user_id_key", "cookie_name", "max_age", "same_site")
 _METRICS = ("path", "token", "allow")
 _SERVER = ("host", "port", "workers", "log_level", "reload", "header_timeout")
-_APP = ("served_by_header", "shutdown_grace", "debug", "max_body_size", "trusted_proxies", "access_log")
+_APP = (
+    "served_by_header",
+    "shutdown_grace",
+    "debug",
+    "max_body_size",
+    "trusted_proxies",
+    "access_log",
+    "shadow_max_in_flight",
+    "shadow_timeout",
+)
 _WSGI = ("prefix", "app", "django_settings", "name", "threads", "queue", "queue_timeout", "timeout", "max_body_size")
 _ASGI = ("prefix", "app", "name")
 _ROUTE = ("path", "endpoint", "methods", "name")
@@ -381,6 +436,8 @@ def _read_app(config: TurnoutConfig, data: dict[str, Any]) -> AppConfig:
         max_body_size=table.optional_integer("max_body_size", "max_body_size = 10_485_760", minimum=0),
         trusted_proxies=_trusted_proxies(config, table),
         access_log=_access_log(config, table),
+        shadow_max_in_flight=table.integer("shadow_max_in_flight", defaults.shadow_max_in_flight, minimum=1),
+        shadow_timeout=table.number("shadow_timeout", defaults.shadow_timeout, minimum=0, inclusive=False),
     )
 
 
@@ -437,6 +494,99 @@ def _read_metrics(config: TurnoutConfig, data: dict[str, Any]) -> MetricsConfig 
         token=table.optional_string("token", 'token = "a long random string"'),
         allow=defaults.allow if allow is None else tuple(allow),
     )
+
+
+def _read_admin(config: TurnoutConfig, data: dict[str, Any]) -> AdminConfig | None:
+    if "admin" not in data:
+        return None
+    table = _Table(config, _section(config, data, "admin"), "admin", _ADMIN)
+    defaults = AdminConfig()
+    path = table.optional_string("path", 'path = "/_turnout"', defaults.path) or defaults.path
+    if not path.startswith("/") or path == "/":
+        raise config.error(f"{path!r} is not a path under '/'", key="admin.path", fix='write it as "/_turnout"')
+    allow = table.strings("allow", 'allow = ["127.0.0.1", "10.0.0.0/8"]')
+    token_env = table.optional_string("token_env", 'token_env = "TURNOUT_ADMIN_TOKEN"', defaults.token_env)
+    return AdminConfig(
+        path=path,
+        token_env=token_env or defaults.token_env,
+        allow=defaults.allow if allow is None else tuple(allow),
+    )
+
+
+def _check_off(table: _Table, name: str, default: float | None, *, minimum: float, maximum: float) -> float | None:
+    """A rollback threshold: a number in range, or `false` to turn the check off."""
+    example = f"{name} = {default:g}" if default is not None else f"{name} = {minimum:g}"
+    value = table.get(name, (int, float, bool), "a number, or false to turn the check off", example)
+    if value is _MISSING:
+        return default
+    if value is False:
+        return None
+    if value is True or not (minimum <= value <= maximum):
+        raise table.config.error(
+            f"must be between {minimum:g} and {maximum:g}, or false, not {value!r}",
+            key=table.child(name),
+            fix=f"write it as {example}",
+        )
+    return float(value)
+
+
+def _read_switches(config: TurnoutConfig, data: dict[str, Any]) -> tuple[SwitchConfig, ...]:
+    switches = []
+    seen: dict[str, str] = {}
+    for index, raw in enumerate(_array(config, data, "switch")):
+        key = f"switch[{index}]"
+        table = _Table(config, raw, key, _SWITCH)
+        route = table.required_string("route", 'route = "product_v2"')
+        if route in seen:
+            raise config.error(
+                f"the route {route!r} has a switch already, at {seen[route]}",
+                key=f"{key}.route",
+                fix="keep one [[switch]] per route",
+            )
+        seen[route] = key
+        state_text = table.optional_string("state", 'state = "shadow"', "new") or "new"
+        percent = table.get("percent", (int, float), "a number from 0 to 100", "percent = 10")
+        try:
+            setting = Setting.parse(state_text, None if percent is _MISSING else float(percent))
+        except ValueError as exc:
+            raise config.error(str(exc), key=f"{key}.state", fix='write it as state = "canary", percent = 10') from None
+        try:
+            sticky = Sticky.parse(table.optional_string("sticky", 'sticky = "session:_user_id"', "cookie") or "cookie")
+        except ValueError as exc:
+            raise config.error(str(exc), key=f"{key}.sticky", fix='write it as sticky = "header:X-User-Id"') from None
+        ignore_fields = tuple(table.strings("ignore_fields", 'ignore_fields = ["generated_at", "$.items[*].id"]') or ())
+        try:
+            CompareRules.build(ignore_fields=ignore_fields)
+        except ValueError as exc:
+            raise config.error(
+                str(exc), key=f"{key}.ignore_fields", fix='write them as ["name", "$.path.to.field", "$.items[*].id"]'
+            ) from None
+        defaults = Thresholds()
+        rollback = Thresholds(
+            error_rate=_check_off(table, "error_rate", defaults.error_rate, minimum=0.0001, maximum=1),
+            p99_ratio=_check_off(table, "p99_ratio", defaults.p99_ratio, minimum=1, maximum=1000),
+            mismatch_rate=_check_off(table, "mismatch_rate", defaults.mismatch_rate, minimum=0.0001, maximum=1),
+            window=table.number("window", defaults.window, minimum=1),
+            min_requests=table.integer("min_requests", defaults.min_requests, minimum=1),
+        )
+        noise = table.number("noise_sample", NOISE_SAMPLE, minimum=0)
+        if noise > 1:
+            raise config.error(
+                f"must be between 0 and 1, not {noise:g}",
+                key=f"{key}.noise_sample",
+                fix="write it as noise_sample = 0.1",
+            )
+        options = SwitchOptions(
+            setting=setting,
+            sticky=sticky,
+            idempotent=table.boolean("idempotent", False),
+            ignore_fields=ignore_fields,
+            ignore_headers=tuple(table.strings("ignore_headers", 'ignore_headers = ["etag"]') or ()),
+            noise_sample=noise,
+            rollback=rollback,
+        )
+        switches.append(SwitchConfig(route=route, options=options, key=key))
+    return tuple(switches)
 
 
 def _trusted_proxies(config: TurnoutConfig, table: _Table) -> tuple[str, ...]:
@@ -625,6 +775,8 @@ def load_config(path: str | Path) -> TurnoutConfig:
     routes = _read_routes(config, data)
     metrics = _read_metrics(config, data)
     sessions = _read_sessions(config, data)
+    admin = _read_admin(config, data)
+    switches = _read_switches(config, data)
     return TurnoutConfig(
         path=path,
         server=server,
@@ -634,6 +786,8 @@ def load_config(path: str | Path) -> TurnoutConfig:
         routes=routes,
         metrics=metrics,
         sessions=sessions,
+        admin=admin,
+        switches=switches,
         lines=config.lines,
     )
 
@@ -695,6 +849,9 @@ def build_app(config: TurnoutConfig, cls: type[Turnout]) -> Turnout:
         metrics_path=None if config.metrics is None else config.metrics.path,
         metrics_token=None if config.metrics is None else config.metrics.token,
         metrics_allow=DEFAULT_TRUSTED if config.metrics is None else config.metrics.allow,
+        shadow_max_in_flight=config.app.shadow_max_in_flight,
+        shadow_timeout=config.app.shadow_timeout,
+        **_admin_options(config),
     )
     for wsgi in config.wsgi:
         if wsgi.django_settings is not None:
@@ -748,7 +905,32 @@ def build_app(config: TurnoutConfig, cls: type[Turnout]) -> Turnout:
         app.add_route(route.path, endpoint, methods=methods, name=route.name)
     if config.sessions is not None:
         _enable_sessions(config, config.sessions, app)
+    for switch in config.switches:
+        app.router.switches.declare(switch.route, switch.options)
+    if config.switches:
+        try:
+            app.switches  # noqa: B018 - builds the table, where a switch for a route that is no pair fails
+        except SwitchError as exc:
+            failed = next((s.key for s in config.switches if repr(s.route) in str(exc)), config.switches[0].key)
+            raise config.error(
+                str(exc), key=f"{failed}.route", fix="name a route both sides serve (see `turnout switch`)"
+            ) from None
     return app
+
+
+def _admin_options(config: TurnoutConfig) -> dict[str, Any]:
+    admin = config.admin
+    if admin is None:
+        return {}
+    token = os.environ.get(admin.token_env, "")
+    if len(token) < MIN_TOKEN:
+        state = "is not set" if not token else f"is shorter than {MIN_TOKEN} characters"
+        raise config.error(
+            f"the admin API's token: the environment variable {admin.token_env} {state}",
+            key="admin.token_env",
+            fix=f'export {admin.token_env}="$(python -c "import secrets; print(secrets.token_urlsafe(32))")"',
+        )
+    return {"admin_path": admin.path, "admin_token": token, "admin_allow": admin.allow}
 
 
 def _limit_options(limits: LegacyLimits) -> dict[str, Any]:
@@ -809,6 +991,8 @@ def _enable_sessions(config: TurnoutConfig, sessions: SessionsConfig, app: Turno
 
 __all__ = [
     "ASGIMountConfig",
+    "AdminConfig",
+    "SwitchConfig",
     "AppConfig",
     "RouteConfig",
     "ServerConfig",

@@ -4,9 +4,10 @@
 TurnoutError                 every error below; catch this one to catch them all
  ├── ConfigError             turnout.toml is wrong: names the file, the key and the fix
  ├── ImportStringError       a "pkg.module:attr" string does not give the object it should
- └── RouteError              the routing table cannot be built
-      ├── PatternError       a path pattern cannot be parsed
-      └── DuplicateRouteError  two routes on one side share a pattern and methods
+ ├── RouteError              the routing table cannot be built
+ │    ├── PatternError       a path pattern cannot be parsed
+ │    └── DuplicateRouteError  two routes on one side share a pattern and methods
+ └── SwitchError             no switch has that name, or a state is not one a switch can take
 ```
 
 A programmer's mistake (a wrong type passed to a constructor) fails with an `assert` instead.
@@ -55,3 +56,10 @@ class PatternError(RouteError):
 
 class DuplicateRouteError(RouteError):
     """Two routes on the same side have the same pattern and overlapping methods."""
+
+
+class SwitchError(TurnoutError):
+    """A switch that does not exist was named, or a state it cannot take was asked for.
+
+    The message lists the switches that exist, or the states that are accepted.
+    """

@@ -9,6 +9,11 @@ Families:
 - per WSGI mount: `turnout_legacy_threads_busy`, `turnout_legacy_requests_queued`,
   `turnout_legacy_threads_stuck` (gauges) and `turnout_legacy_queue_wait_seconds` (histogram).
 
+- per switch (a route both sides serve): `turnout_switch_new_share` (0 for legacy and shadow,
+  the canary's share, 1 for new), `turnout_switch_rolled_back` (1 while an automatic rollback
+  holds), `turnout_switch_rollbacks_total`, and `turnout_shadow_requests_total` by `outcome`
+  (`matched`, `mismatched`, `dropped`, `skipped`).
+
 Under `--workers N`, `turnout serve` sets `PROMETHEUS_MULTIPROC_DIR`, and every worker's figures
 are summed at each scrape (prometheus_client's multiprocess mode).
 """
@@ -30,6 +35,7 @@ from turnout.middleware.record import RequestRecord
 
 if TYPE_CHECKING:
     from turnout.bridge.mount import WSGIMount
+    from turnout.switch.board import Change, Outcome, Switch, Switchboard
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _LABELS = ("route", "method", "status", "side", "mount")
@@ -54,6 +60,7 @@ class Metrics:
             ) from None
 
         self.mounts = mounts
+        self.board: Switchboard | None = None
         self.token = token
         self.allow = TrustedProxies(allow)
         self.multiprocess = bool(os.environ.get(MULTIPROCESS))
@@ -89,6 +96,43 @@ class Metrics:
             **mode,
         )
 
+        latest: dict[str, Any] = {"multiprocess_mode": "livemax"} if self.multiprocess else {}
+        self.new_share = Gauge(
+            "turnout_switch_new_share",
+            "Share of a route's users that its switch sends to the new side.",
+            ["route"],
+            registry=registry,
+            **latest,
+        )
+        self.rolled_back = Gauge(
+            "turnout_switch_rolled_back",
+            "1 while a route is held on the legacy side by an automatic rollback.",
+            ["route"],
+            registry=registry,
+            **latest,
+        )
+        self.rollbacks = Counter(
+            "turnout_switch_rollbacks_total", "Automatic rollbacks, by route.", ["route"], registry=registry
+        )
+        self.shadows = Counter(
+            "turnout_shadow_requests_total",
+            "Shadowed requests, by route and outcome.",
+            ["route", "outcome"],
+            registry=registry,
+        )
+
+    def watch(self, board: Switchboard) -> None:
+        """Keep the switch families up to date with `board`."""
+        self.board = board
+        board.observers.append(self)
+
+    def changed(self, switch: Switch, change: Change) -> None:
+        if change.automatic:
+            self.rollbacks.labels(switch.name).inc()
+
+    def outcome(self, switch: Switch, outcome: Outcome) -> None:
+        self.shadows.labels(switch.name, outcome).inc()
+
     def __call__(self, record: RequestRecord) -> None:
         method = record.method if record.method in _METHODS else "OTHER"
         labels = (record.template, method, f"{record.status // 100}xx", record.side, record.mount)
@@ -104,6 +148,11 @@ class Metrics:
             self.busy.labels(mount.name).set(budget.running - budget.stuck)
             self.queued.labels(mount.name).set(budget.waiting)
             self.stuck.labels(mount.name).set(budget.stuck)
+        for switch in self.board or ():
+            setting = switch.setting
+            share = {"new": 1.0, "canary": setting.percent / 100}.get(setting.state, 0.0)
+            self.new_share.labels(switch.name).set(share)
+            self.rolled_back.labels(switch.name).set(0 if switch.rolled_back is None else 1)
 
     def allowed(self, request: Request) -> bool:
         """Whether `request` may read the metrics: from an allowed address, or with the token."""

@@ -89,6 +89,7 @@ class Governor:
         self._task: asyncio.Task[None] | None = None
         self._used = {id(gate): gate.cpu_seconds for gate in self.gates}
         self._calm = 0
+        self.lag = 0.0  # the loop's lag at the last check: shadow calls are dropped while it is high
 
     async def __aenter__(self) -> Governor:
         if self.gates:
@@ -113,6 +114,7 @@ class Governor:
 
     def adjust(self, *, lag: float, elapsed: float) -> None:
         """One step: throttle the mounts that compute when the loop lags, open the gates when it does not."""
+        self.lag = lag
         self._calm = self._calm + 1 if lag < TARGET_LAG / 2 else 0
         served = self.served()
         served_here, self._served = served - self._served, served

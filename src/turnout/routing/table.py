@@ -90,6 +90,17 @@ class TableRoute:
     sort_key: tuple[tuple[SegmentKey, ...], int, int]
     methods: frozenset[str] | None
     is_route: bool = True  # False for a mount's bare prefix
+    # For a new route: the legacy routes with the same pattern, whose traffic a switch can move.
+    legacy: tuple[TableRoute, ...] = ()
+    switch: Any = None  # the router's switch for this pair, attached when the table is bound
+
+    def partner(self, method: str) -> TableRoute | None:
+        """The legacy route of this pair that serves `method`, if any."""
+        for route in self.legacy:
+            methods = route.methods
+            if methods is None or method in methods:
+                return route
+        return None
 
     def accepts(self, method: str) -> bool:
         methods = self.methods
@@ -197,6 +208,7 @@ class RouteTable:
             self._routes.append(route)
             self._insert(route)
         self._root.seal()
+        self._pair()
 
     # -- building ---------------------------------------------------------------------------
 
@@ -234,6 +246,17 @@ class RouteTable:
                     spec = replace(spec, entry=replace(spec.entry, status="replaced"))
             result.append(spec)
         return result
+
+    def _pair(self) -> None:
+        """Give each new route the legacy routes with the same pattern whose methods overlap its own."""
+        legacy: dict[Identity, list[TableRoute]] = {}
+        for route in self._routes:
+            if route.is_route and route.entry.side == "wsgi":
+                legacy.setdefault(route.pattern.identity, []).append(route)
+        for route in self._routes:
+            if route.is_route and route.entry.side == "asgi":
+                partners = legacy.get(route.pattern.identity, ())
+                route.legacy = tuple(p for p in partners if _overlap(route.methods, p.methods))
 
     def _insert(self, route: TableRoute) -> None:
         node = self._root
