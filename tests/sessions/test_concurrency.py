@@ -39,9 +39,9 @@ async def test_a_slow_reader_does_not_write_back_what_it_read(store_url: str | N
 
 
 @pytest.mark.anyio
-async def test_with_redis_a_slow_writer_does_not_bring_back_a_deleted_key(redis_url: str) -> None:
+async def test_a_slow_writer_does_not_bring_back_a_deleted_key(store_url: str | None) -> None:
     gate = Gate()
-    async with client(build_app(redis_url=redis_url, gate=gate)) as http:
+    async with client(build_app(redis_url=store_url, gate=gate)) as http:
         await http.post("/new/write/x/1")
         with anyio.fail_after(GATE_TIMEOUT * 2):
             slow = await while_held(http, gate, "POST", "/legacy/slow/y/2")

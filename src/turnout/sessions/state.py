@@ -62,6 +62,7 @@ class SharedSession(MutableMapping[str, Any]):
         session_id: str | None = None,
         stale: bool = False,
         changed: Iterable[str] = (),
+        origin: bytes | None = None,
     ) -> None:
         self._data: dict[str, Any] = dict(data or {})
         self._serializer = serializer if serializer is not None else default_serializer()
@@ -72,6 +73,9 @@ class SharedSession(MutableMapping[str, Any]):
         self._rotate = False
         self.session_id = session_id
         """The store's id of this session (the Redis store), or `None` (the cookie store, or not stored yet)."""
+        self.origin = origin
+        """What the store loaded this session from, for its own use at save: the cookie store keeps a
+        digest of the cookie, to find the values that superseded it meanwhile. `None` otherwise."""
         self.stale = stale
         """The store wants the stored copy refreshed even if nothing changed (it is half-way to expiry)."""
         self.new = not self._data
