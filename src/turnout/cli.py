@@ -43,6 +43,7 @@ from turnout.report import format_report, migration_report, report_json
 from turnout.routing.table import RouteEntry
 from turnout.routing.warnings import format_warnings, table_warnings
 from turnout.server import HEADER_TIMEOUT_VARIABLE, protocol
+from turnout.switch.shared import STATES_ENV
 
 EXIT_BELOW_TARGET = 1
 EXIT_USAGE = 2
@@ -130,7 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(handler=_report)
 
-    admin_help = f"the config file whose [server] and [admin] say where the admin API is (default: ./{CONFIG_FILE})"
+    admin_help = (
+        f"the config whose [server] and [admin] say where the admin API is (default: ./{CONFIG_FILE} if it exists, "
+        "else the demo's, http://127.0.0.1:8000/_turnout)"
+    )
     switch = commands.add_parser(
         "switch",
         help="list the switches, or move one to legacy, shadow, canary N%% or new",
@@ -209,6 +213,9 @@ def _serve(args: argparse.Namespace) -> int:
     if app.metrics is not None and workers > 1 and not os.environ.get(MULTIPROCESS):
         # Each worker writes its figures here, and a scrape of any worker sums them all.
         os.environ[MULTIPROCESS] = tempfile.mkdtemp(prefix="turnout-metrics-")
+    if workers > 1 and not os.environ.get(STATES_ENV):
+        # An admin request reaches one worker: the others take its changes of state from this file.
+        os.environ[STATES_ENV] = str(Path(tempfile.mkdtemp(prefix="turnout-switches-")) / "states.json")
     if workers > 1 or reload:
         # Each worker, and each reload, is a fresh process: it rebuilds the app from the file.
         if path is None:
@@ -298,11 +305,9 @@ def _admin_client(args: argparse.Namespace) -> AdminClient:
         if url is None:
             host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(config.server.host, config.server.host)
             url = _url(host, config.server.port) + admin.path
-    if url is None:
-        raise ConfigError(
-            f"no {CONFIG_FILE} here says where the admin API is",
-            fix="pass --config CONFIG, or --url http://127.0.0.1:8000/_turnout",
-        )
+    if url is None:  # no config: the demo, where `turnout serve` puts it
+        server = ServerConfig()
+        url = _url(server.host, server.port) + admin.path
     token = os.environ.get(admin.token_env, "")
     if not token:
         raise ConfigError(

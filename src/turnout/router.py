@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
@@ -34,6 +35,7 @@ from turnout.switch.board import Switch, Switchboard
 from turnout.switch.canary import cookie_header, in_canary
 from turnout.switch.compare import ResponseCapture
 from turnout.switch.shadow import RequestCopy, Shadows
+from turnout.switch.shared import STATES_ENV, SharedStates
 
 logger = logging.getLogger("turnout")
 
@@ -156,6 +158,9 @@ class TableRouter(Router):
             gates = [mount.gateway.gate for mount in self.wsgi_mounts]
             self._governor = await stack.enter_async_context(Governor(gates, served=lambda: self.served))
             stack.push_async_callback(self.shadows.aclose)
+            shared = os.environ.get(STATES_ENV)
+            if shared and len(self.switches):
+                await stack.enter_async_context(SharedStates(self.switches, shared))
             for mount in self.wsgi_mounts:
                 # The server has already given in-flight requests the grace period before the
                 # lifespan ends: what still runs now is stuck, and its threads are daemons.

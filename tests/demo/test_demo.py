@@ -337,7 +337,13 @@ def test_the_table_shows_the_legacy_product_page_replaced(demo_app: Turnout) -> 
     assert statuses[("wsgi", "product")] == "replaced"
     assert statuses[("asgi", "product_v2")] == "active"
     replaced = [entry for entry in demo_app.table if entry.status == "replaced"]
-    assert [(entry.pattern, entry.owner) for entry in replaced] == [("/shop/products/{product_id:int}", "shop")]
+    # The stock endpoint has a new version too, though its switch keeps the shop serving it (shadow).
+    assert [(entry.pattern, entry.owner) for entry in replaced] == [
+        ("/shop/api/stock/{product_id:int}", "shop"),
+        ("/shop/products/{product_id:int}", "shop"),
+    ]
+    assert demo_app.switches["stock_v2"].setting.state == "shadow"
+    assert demo_app.switches["product_v2"].setting.state == "new"
 
 
 def test_both_sides_reverse_the_product_page_to_the_same_path(demo_app: Turnout) -> None:

@@ -9,6 +9,8 @@ share one session (`turnout.sessions`): the shop's login and cart are the new pa
 
 from __future__ import annotations
 
+import os
+
 try:
     import flask  # noqa: F401
 except ImportError as exc:  # pragma: no cover - only without the `demo` extra
@@ -18,6 +20,8 @@ from turnout.app import Turnout
 from turnout.demo import api, pages
 from turnout.demo.shop import DEMO_SECRET_KEY, create_shop
 from turnout.sessions import enable_shared_sessions
+
+ADMIN_TOKEN_ENV = "TURNOUT_ADMIN_TOKEN"
 
 
 def create_app() -> Turnout:
@@ -31,7 +35,9 @@ def create_app() -> Turnout:
         assert (await http.get("/shop/")).headers["x-served-by"] == "wsgi:shop"
     ```
     """
-    app = Turnout()
+    # The switches' admin API, when the environment gives it a token (`turnout switch`, `turnout diffs`).
+    token = os.environ.get(ADMIN_TOKEN_ENV)
+    app = Turnout(admin_path="/_turnout" if token else None, admin_token=token)
     app.mount_wsgi("/shop", create_shop(), name="shop")
     app.add_route("/", pages.home, methods=["GET"], name="home")
     # The same pattern and methods as the shop's `product` route: the new side wins the tie, and
@@ -39,6 +45,9 @@ def create_app() -> Turnout:
     app.add_route("/shop/products/{product_id:int}", pages.product_page, methods=["GET"], name="product_v2")
     app.add_route("/api/products", api.list_products, methods=["GET"], name="api_products")
     app.add_route("/api/products/{product_id:int}", api.get_product, methods=["GET"], name="api_product")
+    # Being rewritten: the shop's stock endpoint still answers, the new one is compared with it.
+    app.add_route("/shop/api/stock/{product_id:int}", api.stock, methods=["GET"], name="stock_v2")
+    app.configure_switch("stock_v2", "shadow")
     app.add_route("/account", pages.account, methods=["GET"], name="account")
     app.add_route("/account/cart", pages.account_cart_add, methods=["POST"], name="account_cart")
     app.add_route("/account/logout", pages.account_logout, methods=["POST"], name="account_logout")

@@ -7,13 +7,14 @@ the cart in Flask's cookie `session`.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, abort, g, redirect, render_template, request, session, url_for
+from flask import Flask, abort, g, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from turnout.demo.catalog import MAX_QUANTITY, PRODUCTS, cart_lines, cart_total, find_product
+from turnout.demo.catalog import MAX_QUANTITY, PRODUCTS, cart_lines, cart_total, find_product, stock_of
 from turnout.demo.layout import TEMPLATES, shop_links, visitor
 
 # Not a secret: it is published with turnout. A real app reads its key from the environment.
@@ -56,6 +57,21 @@ def create_shop() -> Flask:
         if found is None:
             abort(404)
         return render_template("product.html", product=found, max_quantity=MAX_QUANTITY)
+
+    # A JSON endpoint that the new side is rewriting (`turnout.demo.api.stock`): its switch starts
+    # in `shadow`, so this one answers and the new one is compared with it.
+    @shop.get("/api/stock/<int:product_id>")
+    def stock(product_id: int) -> ResponseReturnValue:
+        found = find_product(product_id)
+        if found is None:
+            abort(404)
+        return jsonify(
+            product_id=found.id,
+            name=found.name,
+            price=found.price,
+            in_stock=stock_of(found),
+            checked_at=datetime.now(UTC).isoformat(),
+        )
 
     @shop.route("/login", methods=["GET", "POST"])
     def login() -> ResponseReturnValue:

@@ -173,6 +173,14 @@ def _overlap(a: frozenset[str] | None, b: frozenset[str] | None) -> bool:
     return bool(a & b)
 
 
+def _within(route: RoutePattern, mount: RoutePattern) -> bool:
+    """Whether every path of `route` is under the static prefix `mount`."""
+    prefix = mount.segments
+    return len(prefix) <= len(route.segments) and all(
+        isinstance(p, str) and p == s for p, s in zip(prefix, route.segments, strict=False)
+    )
+
+
 def _with_head(methods: frozenset[str] | None) -> frozenset[str] | None:
     if methods is None or "GET" not in methods:
         return methods
@@ -253,10 +261,17 @@ class RouteTable:
         for route in self._routes:
             if route.is_route and route.entry.side == "wsgi":
                 legacy.setdefault(route.pattern.identity, []).append(route)
+        # A legacy app whose routes cannot be read answers every path under its prefix: it pairs
+        # with a new route under that prefix that no known legacy route shares.
+        opaque = [r for r in self._routes if not r.is_route and r.entry.side == "wsgi" and r.any_method]
         for route in self._routes:
             if route.is_route and route.entry.side == "asgi":
                 partners = legacy.get(route.pattern.identity, ())
                 route.legacy = tuple(p for p in partners if _overlap(route.methods, p.methods))
+                if not route.legacy:
+                    under = [m for m in opaque if _within(route.pattern, m.pattern)]
+                    if under:
+                        route.legacy = (max(under, key=lambda m: len(m.pattern.segments)),)
 
     def _insert(self, route: TableRoute) -> None:
         node = self._root

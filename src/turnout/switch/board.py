@@ -1,7 +1,8 @@
 """The switchboard: every route both sides have, the state of its switch, and what it has seen.
 
 A switch exists for each new route that has a legacy route with the same pattern (a pair in the
-routing table). It is named after the new route: the route's `name` for a native route,
+routing table), or that lies under the prefix of a legacy app whose routes cannot be read (which
+answers every path under it). It is named after the new route: the route's `name` for a native route,
 `mount:name` for a route of an ASGI mount. It can also be found by its pattern, or by the
 legacy endpoint it pairs with (`shop:product`).
 
@@ -261,6 +262,20 @@ class Switchboard:
             switch.rolled_back = None  # someone moved it: it judges afresh
             switch.health.reset()
         return self._change(switch, setting, who=who, why=why, automatic=False)
+
+    def adopt(self, name: str, setting: Setting, *, who: str, why: str, rolled_back: bool) -> None:
+        """Take a change that another worker made (see `turnout.switch.shared`); unknown names are ignored."""
+        switch = self._switches.get(name)
+        if switch is None or (setting == switch.setting and rolled_back == (switch.rolled_back is not None)):
+            return
+        if setting.serves_legacy:
+            switch.last_safe = setting
+        change = self._change(switch, setting, who=who, why=why, automatic=False)
+        if rolled_back and switch.rolled_back is None:
+            switch.rolled_back = change
+        elif not rolled_back and switch.rolled_back is not None:
+            switch.rolled_back = None
+            switch.health.reset()
 
     def _change(self, switch: Switch, setting: Setting, *, who: str, why: str, automatic: bool) -> Change:
         change = Change(
