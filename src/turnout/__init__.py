@@ -23,10 +23,13 @@ from turnout.exceptions import (
     ImportStringError,
     PatternError,
     RouteError,
+    SwitchError,
     TurnoutError,
 )
 from turnout.routing.table import RouteEntry, RouteTable
 from turnout.sessions import enable_shared_sessions
+from turnout.switch.board import Switchboard
+from turnout.switch.health import Thresholds
 
 __version__ = "0.1.0"
 
@@ -38,6 +41,9 @@ __all__ = [
     "RouteEntry",
     "RouteError",
     "RouteTable",
+    "SwitchError",
+    "Switchboard",
+    "Thresholds",
     "Turnout",
     "TurnoutError",
     "__version__",
