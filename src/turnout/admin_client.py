@@ -32,19 +32,25 @@ class AdminClient:
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            self.base.rstrip("/") + path,
-            data=data,
-            method=method,
-            headers={
-                "Authorization": f"Bearer {self.token}",
-                "Accept": "application/json",
-                **({"Content-Type": "application/json"} if data is not None else {}),
-            },
-        )
+        url = self.base.rstrip("/") + path
+        try:
+            request = urllib.request.Request(
+                url,
+                data=data,
+                method=method,
+                headers={
+                    "Authorization": f"Bearer {self.token}",
+                    "Accept": "application/json",
+                    **({"Content-Type": "application/json"} if data is not None else {}),
+                },
+            )
+        except ValueError:
+            raise AdminClientError(
+                f"{self.base!r} is not an http:// URL\n  fix: write it as http://HOST:PORT/_turnout"
+            ) from None
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-                return json.loads(response.read())
+                answer = response.read()
         except urllib.error.HTTPError as exc:
             detail = _detail(exc.read())
             fix = {
@@ -61,10 +67,20 @@ class AdminClient:
                 f"cannot reach the admin API at {self.base}: {reason}\n"
                 "  fix: start the app with `turnout serve`, with an [admin] section, or give its URL with --url"
             ) from None
+        try:
+            return json.loads(answer)
+        except ValueError:
+            raise AdminClientError(
+                f"{url} answered, but not as turnout's admin API does (no JSON)\n"
+                "  fix: check the URL: the [admin] path of the app, e.g. http://127.0.0.1:8000/_turnout"
+            ) from None
 
     def switches(self) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = self._call("GET", "/switches")["switches"]
-        return found
+        found = self._call("GET", "/switches")
+        if not isinstance(found, dict) or not isinstance(found.get("switches"), list):
+            raise AdminClientError(f"{self.base} answered JSON, but not turnout's list of switches\n  fix: check --url")
+        switches: list[dict[str, Any]] = found["switches"]
+        return switches
 
     def switch(self, route: str) -> dict[str, Any]:
         found: dict[str, Any] = self._call("GET", f"/switches/{_quote(route)}")

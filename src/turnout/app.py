@@ -136,7 +136,12 @@ class Turnout(Starlette):
                 key="admin_token",
                 fix='make one with: python -c "import secrets; print(secrets.token_urlsafe(32))"',
             )
-        admin = self.admin = Admin(self.router.switches, token=token, allow=allow)
+        try:
+            admin = self.admin = Admin(self.router.switches, token=token, allow=allow)
+        except ValueError as exc:
+            raise ConfigError(
+                f"admin_allow: {exc}", key="admin_allow", fix='give addresses or networks: ["127.0.0.1", "10.0.0.0/8"]'
+            ) from None
         base = path.rstrip("/")
         self.add_route(f"{base}/switches", admin.switches, methods=["GET"], name="turnout_admin_switches")
         self.add_route(

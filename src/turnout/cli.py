@@ -327,7 +327,7 @@ def _switch(args: argparse.Namespace) -> int:
         found = client.switch(args.route)
         print(json.dumps(found, indent=2) if args.json else format_switches([found]))
         return 0
-    who = args.who or getpass.getuser()
+    who = args.who or _user_name()
     done = client.move(args.route, " ".join(args.state), who=who, why=args.why)
     if args.json:
         print(json.dumps(done, indent=2))
@@ -335,6 +335,13 @@ def _switch(args: argparse.Namespace) -> int:
         change = done["change"]
         print(f"{change['route']}: {change['before']} -> {change['after']}")
     return 0
+
+
+def _user_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container's user with no name: say so rather than fail
+        return "unknown user"
 
 
 def _diffs(args: argparse.Namespace) -> int:

@@ -488,11 +488,10 @@ def _read_metrics(config: TurnoutConfig, data: dict[str, Any]) -> MetricsConfig 
     path = table.optional_string("path", 'path = "/metrics"', defaults.path) or defaults.path
     if not path.startswith("/"):
         raise config.error(f"{path!r} does not start with '/'", key="metrics.path", fix='write it as "/metrics"')
-    allow = table.strings("allow", 'allow = ["127.0.0.1", "10.0.0.0/8"]')
     return MetricsConfig(
         path=path,
         token=table.optional_string("token", 'token = "a long random string"'),
-        allow=defaults.allow if allow is None else tuple(allow),
+        allow=_addresses(config, table, "allow"),
     )
 
 
@@ -504,13 +503,8 @@ def _read_admin(config: TurnoutConfig, data: dict[str, Any]) -> AdminConfig | No
     path = table.optional_string("path", 'path = "/_turnout"', defaults.path) or defaults.path
     if not path.startswith("/") or path == "/":
         raise config.error(f"{path!r} is not a path under '/'", key="admin.path", fix='write it as "/_turnout"')
-    allow = table.strings("allow", 'allow = ["127.0.0.1", "10.0.0.0/8"]')
     token_env = table.optional_string("token_env", 'token_env = "TURNOUT_ADMIN_TOKEN"', defaults.token_env)
-    return AdminConfig(
-        path=path,
-        token_env=token_env or defaults.token_env,
-        allow=defaults.allow if allow is None else tuple(allow),
-    )
+    return AdminConfig(path=path, token_env=token_env or defaults.token_env, allow=_addresses(config, table, "allow"))
 
 
 def _check_off(table: _Table, name: str, default: float | None, *, minimum: float, maximum: float) -> float | None:
@@ -590,8 +584,13 @@ def _read_switches(config: TurnoutConfig, data: dict[str, Any]) -> tuple[SwitchC
 
 
 def _trusted_proxies(config: TurnoutConfig, table: _Table) -> tuple[str, ...]:
-    example = 'trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]'
-    proxies = table.strings("trusted_proxies", example)
+    return _addresses(config, table, "trusted_proxies")
+
+
+def _addresses(config: TurnoutConfig, table: _Table, name: str) -> tuple[str, ...]:
+    """An array of addresses, networks or `"*"` (`trusted_proxies`, `allow`); leaving it out gives loopback."""
+    example = f'{name} = ["127.0.0.1", "10.0.0.0/8"]'
+    proxies = table.strings(name, example)
     if proxies is None:
         return DEFAULT_TRUSTED
     for proxy in proxies:
@@ -602,7 +601,7 @@ def _trusted_proxies(config: TurnoutConfig, table: _Table) -> tuple[str, ...]:
         except ValueError:
             raise config.error(
                 f"{proxy!r} is not an IP address or network",
-                key=table.child("trusted_proxies"),
+                key=table.child(name),
                 fix=f'write addresses or networks, or "*" for any peer: {example}',
             ) from None
     return tuple(proxies)
@@ -911,7 +910,9 @@ def build_app(config: TurnoutConfig, cls: type[Turnout]) -> Turnout:
         try:
             app.switches  # noqa: B018 - builds the table, where a switch for a route that is no pair fails
         except SwitchError as exc:
-            failed = next((s.key for s in config.switches if repr(s.route) in str(exc)), config.switches[0].key)
+            message = str(exc)
+            found = [(message.find(repr(s.route)), s.key) for s in config.switches if repr(s.route) in message]
+            failed = min(found)[1] if found else config.switches[0].key  # the route the message names first
             raise config.error(
                 str(exc), key=f"{failed}.route", fix="name a route both sides serve (see `turnout switch`)"
             ) from None

@@ -48,8 +48,8 @@ class Admin:
         client = request.client
         if client is None or client.host not in self.allow:
             return error_response(request.scope, 403, "The admin API is not open to this address.")
-        given = request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
             return error_response(
                 request.scope, 401, "The admin API needs its token.", {"WWW-Authenticate": 'Bearer realm="turnout"'}
             )
@@ -66,14 +66,22 @@ class Admin:
         if refused is not None:
             return refused
         ref: str = request.path_params["route"]
-        diffs = ref.endswith("/diffs")
-        if diffs:
-            ref = ref.removesuffix("/diffs")
+        diffs = False
         try:
             switch = self.board[ref]
         except SwitchError as exc:
-            return error_response(request.scope, 404, str(exc))
+            # `.../diffs` is a switch's diffs page, unless the whole reference is a switch itself.
+            base = ref.removesuffix("/diffs")
+            if base == ref:
+                return error_response(request.scope, 404, str(exc))
+            try:
+                switch = self.board[base]
+            except SwitchError as base_exc:
+                return error_response(request.scope, 404, str(base_exc))
+            ref, diffs = base, True
         if request.method == "PUT":
+            if diffs:
+                return error_response(request.scope, 405, "The diffs are read only.", {"Allow": "GET, HEAD"})
             return await self._move(request, ref)
         if diffs:
             limit = _limit(request.query_params.get("limit"))
@@ -99,12 +107,12 @@ class Admin:
         percent = data.get("percent")
         if percent is not None and (isinstance(percent, bool) or not isinstance(percent, int | float)):
             return error_response(request.scope, 400, "percent is a number from 0 to 100.")
-        who = str(data.get("who") or "admin API")[:100]
+        who = _printable(str(data.get("who") or "admin API")[:100])
         client = request.client
         if client is not None:
             who += f" from {client.host}"
         try:
-            change = self.board.set(ref, data["state"], percent=percent, who=who, why=str(data.get("why") or "")[:500])
+            change = self.board.set(ref, data["state"], percent=percent, who=who, why=_printable(str(data.get("why") or "")[:500]))
         except SwitchError as exc:
             return error_response(request.scope, 400, str(exc))
         return JSONResponse({"change": change.to_dict(), "switch": self.board[ref].to_dict()})
@@ -119,6 +127,11 @@ class Admin:
 def _limit(text: str | None) -> int | None:
     if text is None:
         return DIFFS_SHOWN
-    if not text.isdigit() or not 1 <= int(text) <= 50:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 50:
         return None
     return int(text)
+
+
+def _printable(text: str) -> str:
+    """`text` with control characters escaped: a `who` or `why` must not forge a line of the log."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -34,6 +34,7 @@ from turnout.switch.state import LEGACY, Setting
 
 logger = logging.getLogger("turnout.switch")
 
+INTERNAL = "turnout_"  # route names turnout gives its own endpoints (admin API, metrics): never switched
 MISMATCHES_KEPT = 50
 HISTORY_KEPT = 1000
 VERDICT_EVERY = 0.25  # seconds between two checks of one switch's thresholds
@@ -178,12 +179,19 @@ class Switchboard:
         self._switches = {}
         self._by_ref = {}
         for route in table.routes:
-            if route.legacy:
+            if route.legacy and not (route.entry.owner is None and route.entry.endpoint.startswith(INTERNAL)):
                 self._add(route, old)
+        declared_by: dict[str, str] = {}
         for ref, options in self.declared.items():
             switch = self._by_ref.get(ref)
             if switch is None:
                 raise SwitchError(self._unknown(ref, "a switch is declared for"))
+            if switch.name in declared_by:
+                raise SwitchError(
+                    f"the route {ref!r} has a switch already, declared as {declared_by[switch.name]!r}: "
+                    f"both name the switch {switch.name!r}; keep one declaration"
+                )
+            declared_by[switch.name] = ref
             if options is not switch.options:
                 self._configure(switch, options)
 
