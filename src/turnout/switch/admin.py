@@ -112,7 +112,8 @@ class Admin:
         if client is not None:
             who += f" from {client.host}"
         try:
-            change = self.board.set(ref, data["state"], percent=percent, who=who, why=_printable(str(data.get("why") or "")[:500]))
+            why = _printable(str(data.get("why") or "")[:500])
+            change = self.board.set(ref, data["state"], percent=percent, who=who, why=why)
         except SwitchError as exc:
             return error_response(request.scope, 400, str(exc))
         return JSONResponse({"change": change.to_dict(), "switch": self.board[ref].to_dict()})
