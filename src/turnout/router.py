@@ -34,7 +34,7 @@ from turnout.routing.warnings import log_table_warnings
 from turnout.switch.board import Switch, Switchboard
 from turnout.switch.canary import cookie_header, in_canary
 from turnout.switch.compare import ResponseCapture
-from turnout.switch.shadow import RequestCopy, Shadows
+from turnout.switch.shadow import RequestCopy, Shadows, snapshot
 from turnout.switch.shared import STATES_ENV, SharedStates
 
 logger = logging.getLogger("turnout")
@@ -266,11 +266,13 @@ class TableRouter(Router):
                 send = _adding_header(send, cookie_header(fresh, scope))
         capture: ResponseCapture | None = None
         request: RequestCopy | None = None
+        before: Scope = scope
         shadows = self.shadows
         if state == "shadow" and shadows.wanted(switch, scope["method"]):
             capture = ResponseCapture(shadows.capture_limit)
             request = RequestCopy(scope, shadows.body_limit)
             receive = request.tee(receive)
+            before = snapshot(scope)  # the session and state as the request brought them
         status = 500  # what the client gets if the side fails before it answers
 
         async def observed(message: Message) -> None:
@@ -293,7 +295,7 @@ class TableRouter(Router):
         if capture is not None and request is not None and capture.complete:
             shadows.submit(
                 switch,
-                scope,
+                before,
                 request,
                 capture.result(),
                 new=self._server_of(found.route, found.params, raw, segments),

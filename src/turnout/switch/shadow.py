@@ -47,7 +47,7 @@ class RequestCopy:
     A body the legacy side did not read to the end cannot be replayed: that request is not shadowed.
     """
 
-    __slots__ = ("chunks", "size", "limit", "complete", "too_large")
+    __slots__ = ("chunks", "size", "limit", "complete", "too_large", "declared")
 
     def __init__(self, scope: Scope, limit: int) -> None:
         self.chunks: list[bytes] = []
@@ -55,11 +55,16 @@ class RequestCopy:
         self.limit = limit
         self.complete = True  # a request without a body (most GETs) is whole before anything is read
         self.too_large = False
+        # The declared length: a legacy app stops reading there, before the server's last (empty) message.
+        self.declared: int | None = None
         for name, value in scope["headers"]:
-            if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            if name == b"transfer-encoding":
+                self.complete, self.declared = False, None
+                break
+            if name == b"content-length" and value != b"0":
                 self.complete = False
-                if name == b"content-length" and value.isdigit() and int(value) > limit:
-                    self.too_large = True
+                self.declared = int(value) if value.isdigit() else None
+                self.too_large = self.declared is not None and self.declared > limit
 
     def tee(self, receive: Receive) -> Receive:
         async def receiving() -> Message:
@@ -71,7 +76,7 @@ class RequestCopy:
                     self.too_large, self.chunks = True, []
                 else:
                     self.chunks.append(body)
-                if not message.get("more_body", False):
+                if not message.get("more_body", False) or self.size == self.declared:
                     self.complete = True
             elif message["type"] == "http.disconnect":
                 self.complete = False
@@ -98,7 +103,7 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
-def _detached(scope: Scope) -> Scope:
+def snapshot(scope: Scope) -> Scope:
     """A copy of `scope` whose state and session writes go nowhere."""
     child = dict(scope)
     child["state"] = dict(scope.get("state") or {})
@@ -144,13 +149,17 @@ class Shadows:
     def submit(
         self,
         switch: Switch,
-        scope: Scope,
+        snapshot: Scope,
         request: RequestCopy,
         primary: Captured,
         new: ASGICall,
         legacy: ASGICall | None,
     ) -> None:
-        """Start the shadow call of one served request, or count why it was not made."""
+        """Start the shadow call of one served request, or count why it was not made.
+
+        `snapshot` is `snapshot(scope)` taken before the legacy side ran: the shadow sees the
+        session and state the request came with, not what the legacy side made of them.
+        """
         if request.too_large or not request.complete:
             self.board.compared(switch, "skipped")
             return
@@ -160,7 +169,7 @@ class Shadows:
         if legacy is not None and not switch.wants_noise_sample(self._random.random()):
             legacy = None
         task = asyncio.get_running_loop().create_task(
-            self._shadow(switch, _detached(scope), request.body, primary, new, legacy)
+            self._shadow(switch, snapshot, request.body, primary, new, legacy)
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -171,13 +180,14 @@ class Shadows:
         async def send(message: Message) -> None:
             capture.message(message)
 
+        scope = snapshot(scope)  # each call its own copy: the noise call's writes never reach the new side
         started = time.perf_counter()
         session = scope.get("session")
         if isinstance(session, SharedSession):
             current_session.set(session)  # this task's own context: legacy code sees the copy
         try:
             async with asyncio.timeout(self.timeout):
-                await app(dict(scope), _replay(body), send)
+                await app(scope, _replay(body), send)
         except TimeoutError:
             return _failed(504, f"no answer in {self.timeout:g}s"), time.perf_counter() - started
         except Exception as exc:
