@@ -513,7 +513,7 @@ def test_report_of_the_demo(
     monkeypatch.chdir(tmp_path)
     assert main(["report"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Legacy routes replaced by new ones: 2 of 7 (28.5%)\n")
+    assert out.startswith("Legacy routes replaced by new ones: 1 of 7 (14.2%)\n")
     assert "Warnings" not in out
 
 

@@ -338,3 +338,30 @@ def test_the_json_has_the_warnings() -> None:
     [warning] = data["warnings"]
     assert warning["kind"] == "converter-mismatch"
     assert warning["legacy"]["endpoint"] == "product" and warning["new"]["endpoint"] == "product_v2"
+
+
+def test_a_pair_whose_switch_is_not_at_new_is_held_not_replaced() -> None:
+    async def product_v2(request: Request) -> Response:
+        return PlainTextResponse("new product")
+
+    async def cart_v2(request: Request) -> Response:
+        return PlainTextResponse("new cart")
+
+    app = Turnout()
+    app.mount_wsgi("/shop", shop_app(), name="shop")
+    app.add_route("/shop/products/{id:int}", product_v2, methods=["GET"], name="product_v2")
+    app.add_route("/shop/cart", cart_v2, methods=["GET"], name="cart_v2")
+    app.configure_switch("product_v2", "canary 10%")
+    before = migration_report(app.table)  # without the switches: what the table alone says
+    report = migration_report(app.table, app.switches)
+    assert before.replaced - report.replaced == 1
+    assert [(h.route, h.state, h.legacy) for h in report.held] == [("product_v2", "canary 10%", ("shop:product",))]
+    assert any(e.endpoint == "product" for e in report.remaining)
+    text = format_report(report)
+    assert "Held on the legacy side by their switch (1, not counted as replaced):" in text
+    assert "product_v2  /shop/products/{id:int}  canary 10%  shop:product" in text
+    assert json.loads(report_json(report))["held"] == [
+        {"route": "product_v2", "pattern": "/shop/products/{id:int}", "state": "canary 10%", "legacy": ["shop:product"]}
+    ]
+    app.switches.set("product_v2", "new")
+    assert migration_report(app.table, app.switches).replaced == before.replaced

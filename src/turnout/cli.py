@@ -276,7 +276,7 @@ def _routes(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     app, _ = _load(_config_path(args.config))
     table = app.table
-    report = migration_report(table)
+    report = migration_report(table, app.switches)
     warnings = table_warnings(table)
     print(report_json(report, warnings=warnings) if args.json else format_report(report, warnings=warnings))
     if args.fail_under is not None and report.percent < args.fail_under:

@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from turnout.bridge.mount import WSGIMount
 from turnout.routing.table import RouteEntry, RouteTable, TableRoute
 from turnout.routing.warnings import RouteWarning, format_warnings
 from turnout.routing.werkzeug_routes import WerkzeugRoutes
+from turnout.switch.board import Switch
 
 
 def _percent(replaced: int, total: int) -> float:
@@ -96,6 +97,18 @@ class MountProgress:
         }
 
 
+class HeldSwitch(NamedTuple):
+    """A route the new side has, whose switch is not at `new` yet."""
+
+    route: str
+    pattern: str
+    state: str
+    legacy: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"route": self.route, "pattern": self.pattern, "state": self.state, "legacy": list(self.legacy)}
+
+
 @dataclass(frozen=True, slots=True)
 class MigrationReport:
     """Every legacy mount's progress, and the routes left out of the counts (Flask's `static`).
@@ -108,6 +121,8 @@ class MigrationReport:
 
     mounts: tuple[MountProgress, ...]
     not_counted: tuple[RouteEntry, ...] = ()
+    held: tuple[HeldSwitch, ...] = ()
+    """Pairs whose switch still sends some or all users to the legacy side: not counted as replaced."""
 
     @property
     def total(self) -> int:
@@ -154,8 +169,12 @@ def route_group(entry: RouteEntry, *, depth: int, flask: bool) -> str:
     return "/" + (parts[depth + 1] if len(parts) > depth + 1 else "")
 
 
-def migration_report(table: RouteTable) -> MigrationReport:
+def migration_report(table: RouteTable, switches: Iterable[Switch] = ()) -> MigrationReport:
     """How many routes of each legacy mount, and of each group in it, the new side has replaced.
+
+    A legacy route counts as replaced when new routes take its pattern for all its methods, and
+    the `switches` of those pairs (`app.switches`) are at `new`: a route in `legacy`, `shadow` or
+    a canary is still served by the legacy side, and is listed as held.
 
     ```python
     report = migration_report(app.table)
@@ -164,6 +183,8 @@ def migration_report(table: RouteTable) -> MigrationReport:
             print(mount.name, group.name, group.replaced, group.total, [e.pattern for e in group.remaining])
     ```
     """
+    held_switches = tuple(s for s in switches if s.setting.state != "new")
+    held = {entry for switch in held_switches for entry in switch.legacy}
     prefixes: dict[str, TableRoute] = {}
     routes: dict[str, list[TableRoute]] = {}
     for route in table.routes:
@@ -192,8 +213,8 @@ def migration_report(table: RouteTable) -> MigrationReport:
             GroupProgress(
                 name,
                 len(entries),
-                sum(entry.status == "replaced" for entry in entries),
-                tuple(sorted((e for e in entries if e.status != "replaced"), key=lambda e: (e.pattern, e.endpoint))),
+                sum(_replaced(entry, held) for entry in entries),
+                tuple(sorted((e for e in entries if not _replaced(e, held)), key=lambda e: (e.pattern, e.endpoint))),
             )
             for name, entries in sorted(groups.items())
         )
@@ -206,7 +227,12 @@ def migration_report(table: RouteTable) -> MigrationReport:
                 routes_known=bool(owned),
             )
         )
-    return MigrationReport(tuple(mounts), tuple(not_counted))
+    held_rows = tuple(HeldSwitch(s.name, s.pattern, str(s.setting), tuple(s.legacy_endpoints)) for s in held_switches)
+    return MigrationReport(tuple(mounts), tuple(not_counted), held_rows)
+
+
+def _replaced(entry: RouteEntry, held: set[RouteEntry]) -> bool:
+    return entry.status == "replaced" and entry not in held
 
 
 # -- rendering -------------------------------------------------------------------------------------
@@ -251,6 +277,7 @@ def format_report(report: MigrationReport, *, warnings: Sequence[RouteWarning] =
                 )
         rows.append(_figures("TOTAL", report.total, report.replaced, len(report.remaining), report.percent))
         lines.extend(_aligned(rows, right=(1, 2, 3, 4)))
+        lines.extend(_held(report))
         lines.extend(_remaining(report))
         lines.append("")
         lines.extend(_not_counted(report))
@@ -285,6 +312,15 @@ def _remaining(report: MigrationReport) -> list[str]:
     return lines
 
 
+def _held(report: MigrationReport) -> list[str]:
+    if not report.held:
+        return []
+    lines = ["", f"Held on the legacy side by their switch ({len(report.held)}, not counted as replaced):"]
+    rows = [(h.route, h.pattern, h.state, ", ".join(h.legacy)) for h in report.held]
+    lines.extend(_aligned(rows, indent="  "))
+    return lines
+
+
 def _not_counted(report: MigrationReport) -> list[str]:
     prefixes = ", ".join(f"{_prefix_pattern(m.prefix)} ({m.name})" for m in report.mounts)
     lines = [f"Not counted: the bare prefix of each mount: {prefixes}."]
@@ -311,6 +347,7 @@ def report_json(report: MigrationReport, *, warnings: Sequence[RouteWarning] = (
         "remaining": len(report.remaining),
         "percent": report.percent,
         "mounts": [mount.to_dict() for mount in report.mounts],
+        "held": [held.to_dict() for held in report.held],
         "not_counted": {
             "mount_prefixes": [_prefix_pattern(mount.prefix) for mount in report.mounts],
             "static": [entry.to_dict() for entry in report.not_counted],
