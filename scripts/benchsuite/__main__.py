@@ -79,6 +79,8 @@ def run(args: argparse.Namespace, workdir: Path) -> Results:
                 scenarios.run_streams(results, running)
     if "isolation" in selected:
         scenarios.run_isolation(results, wrk, workdir)
+    if "shadow" in selected:
+        scenarios.run_shadow(results, wrk, workdir)
     results.seconds = time.monotonic() - started
     results.load_at_end = os.getloadavg()
     return results

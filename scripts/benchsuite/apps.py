@@ -10,12 +10,19 @@
 - `turnout_isolation` and `a2wsgi_isolation`: two legacy apps and a native route, for the test of
   isolation: `/busy/sleep` (1 s asleep), `/busy/spin` (20 ms of pure Python), `/busy/ping`, the
   fast `/other/fast` of a second legacy app, and the native `/native`.
+- `turnout_shadow_off`, `turnout_shadow_slow` and `turnout_shadow_crash`: one route served by both
+  sides, `/pair/json` (Flask's `jsonify` of the legacy JSON, and a Starlette endpoint with the same
+  pattern), and its switch at `legacy` (the shadow off) or at `shadow` with a new side that is slow
+  (200 ms asleep, then a JSON that differs in one field) or that raises. The switch never rolls
+  back by itself, so that the shadow stays on for the whole measurement; the admin API is on, for
+  the shadow's counts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 from a2wsgi import WSGIMiddleware
 from flask import Flask, Response, jsonify, request
@@ -26,6 +33,7 @@ from starlette.responses import Response as StarletteResponse
 from starlette.routing import Mount, Route
 
 from turnout import Turnout
+from turnout.switch.health import Thresholds
 
 CHUNK = 64 * 1024
 MiB = 1024 * 1024
@@ -33,6 +41,13 @@ HELLO = "Hello, world!"
 PAYLOAD = {"message": HELLO, "id": 42, "tags": ["legacy", "wsgi"], "ok": True}
 SLEEP = 1.0
 SPIN = 0.02
+SHADOW_SLEEP = 0.2
+SHADOW_MAX_IN_FLIGHT = 16
+SHADOW_TIMEOUT = 10.0
+SHADOW_SWITCH = "pair_json"
+# The admin API only answers loopback, and the servers only listen there.
+ADMIN_PATH = "/_turnout"
+ADMIN_TOKEN = "benchsuite-loopback-only-admin-token"
 
 _ZEROS = b"\0" * CHUNK
 
@@ -141,3 +156,38 @@ a2wsgi_isolation = Starlette(
         Mount("/other", WSGIMiddleware(other_app)),  # type: ignore[arg-type]
     ]
 )
+
+# -- shadow: one route on both sides, its switch at `legacy` or at `shadow` -------------------
+
+pair_app = Flask("pair")
+pair_app.add_url_rule("/hello", view_func=hello)
+pair_app.add_url_rule("/pair/json", "pair_json", view_func=json)
+
+
+async def pair_slow(request: Request) -> StarletteResponse:
+    await asyncio.sleep(SHADOW_SLEEP)
+    return JSONResponse({**PAYLOAD, "tags": ["new", "asgi"]})
+
+
+async def pair_crash(request: Request) -> StarletteResponse:
+    raise RuntimeError("the new side crashed (on purpose: benchsuite's shadow scenario)")
+
+
+def shadow_app(new_side: Callable[[Request], Awaitable[StarletteResponse]], state: str) -> Turnout:
+    app = Turnout(
+        admin_path=ADMIN_PATH,
+        admin_token=ADMIN_TOKEN,
+        shadow_max_in_flight=SHADOW_MAX_IN_FLIGHT,
+        shadow_timeout=SHADOW_TIMEOUT,
+    )
+    app.mount_wsgi("/", pair_app, name="legacy")
+    app.add_route("/pair/json", new_side, methods=["GET"], name=SHADOW_SWITCH)
+    # Without this, the slow side's p99 or the crashing side's 500s would put the switch back to `legacy`.
+    never = Thresholds(error_rate=None, p99_ratio=None, mismatch_rate=None)
+    app.configure_switch(SHADOW_SWITCH, state, rollback=never)
+    return app
+
+
+turnout_shadow_off = shadow_app(pair_slow, "legacy")
+turnout_shadow_slow = shadow_app(pair_slow, "shadow")
+turnout_shadow_crash = shadow_app(pair_crash, "shadow")

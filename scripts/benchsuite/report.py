@@ -13,7 +13,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from benchsuite import servers
+from benchsuite import apps, servers
 from benchsuite.load import Transfer
 from benchsuite.scenarios import CONDITIONS, IN_PROCESS, ROUTES, SCENARIOS, Results, Sample
 from benchsuite.servers import ROOT
@@ -36,6 +36,7 @@ PACKAGES = (
 MiB = 2**20
 RSS_LIMIT = 16 * MiB
 ROUTING_TARGET = 2.0
+SHADOW_TARGET = 1.1
 WIDTH = 96
 
 
@@ -115,6 +116,15 @@ def round_ratios(ours: Sequence[Sample | None], theirs: Sequence[Sample | None])
     return [a.rate / b.rate for a, b in zip(ours, theirs, strict=False) if a is not None and b is not None and b.rate]
 
 
+def p99_ratios(ours: Sequence[Sample | None], theirs: Sequence[Sample | None]) -> list[float]:
+    """`ours / theirs` of the p99 latency in each round where both were measured (lower is better)."""
+    return [
+        a.p99 / b.p99
+        for a, b in zip(ours, theirs, strict=False)
+        if a is not None and b is not None and a.p99 is not None and b.p99
+    ]
+
+
 def transfer_ratios(ours: Sequence[Transfer], theirs: Sequence[Transfer]) -> list[float]:
     return [a.mib_per_s / b.mib_per_s for a, b in zip(ours, theirs, strict=False) if a.ok and b.ok and b.mib_per_s]
 
@@ -172,9 +182,10 @@ class Target:
     met: bool | None
     unit: str = "x"
     rounds: tuple[float, ...] = ()  # the per-round ratios behind a ratio
+    decimals: int = 2
 
     def row(self) -> str:
-        value = "—" if self.measured is None else f"{self.measured:,.2f}{self.unit}"
+        value = "—" if self.measured is None else f"{self.measured:,.{self.decimals}f}{self.unit}"
         if self.rounds:
             value = fmt_spread(self.rounds)
         verdict = "not measured" if self.met is None else ("met" if self.met else "**not met**")
@@ -184,6 +195,11 @@ class Target:
 def _ratio_at_least(what: str, ratios: Sequence[float], goal: float) -> Target:
     value = median(ratios)
     return Target(what, value, f">= {goal:g}x", None if value is None else value >= goal, "x", tuple(ratios))
+
+
+def _ratio_at_most(what: str, ratios: Sequence[float], goal: float) -> Target:
+    value = median(ratios)
+    return Target(what, value, f"<= {goal:.2f}x", None if value is None else value <= goal, "x", tuple(ratios))
 
 
 def _at_most(what: str, value: float | None, goal: float, unit: str) -> Target:
@@ -232,11 +248,32 @@ def targets(results: Results) -> list[Target]:
         found.append(
             _ratio_at_least("native route under 64 CPU-bound legacy connections: loaded ÷ unloaded", ratios, 0.5)
         )
+    if results.shadow:
+        off = results.shadow[servers.SHADOW_OFF.key]
+        for spec in (servers.SHADOW_SLOW, servers.SHADOW_CRASH):
+            ratios = p99_ratios(results.shadow[spec.key], off)
+            found.append(_ratio_at_most(f"{spec.label}: primary's p99 ÷ shadow off's", ratios, SHADOW_TARGET))
+            failed = _failed_responses(results.shadow[spec.key])
+            found.append(
+                Target(
+                    f"{spec.label}: primary's non-2xx responses and socket errors, all rounds",
+                    failed,
+                    "none",
+                    None if failed is None else failed == 0,
+                    "",
+                    decimals=0,
+                )
+            )
     if results.routing_summary is not None:
         match = re.search(r"([\d.]+)x the figure", results.routing_summary)
         value = float(match.group(1)) if match else None
         found.append(_at_most("routing: last route or 404 at 10,000 routes ÷ at 10 routes", value, ROUTING_TARGET, "x"))
     return found
+
+
+def _failed_responses(samples: Sequence[Sample | None]) -> int | None:
+    measured = [s for s in samples if s is not None]
+    return sum(s.non_2xx + s.errors for s in measured) if measured else None
 
 
 def isolation_ratios(results: Results, key: str, condition: str, route: str) -> list[float]:
@@ -452,6 +489,98 @@ def _isolation_tables(results: Results) -> list[str]:
     return out
 
 
+SHADOW_INTRO = """\
+One turnout app serves `/pair/json` on both sides: the legacy side is Flask's `jsonify` of the
+small dict of the legacy JSON route (mounted at `/` with `mount_wsgi` and the default limits),
+the new side a Starlette endpoint added with `add_route` on the same pattern, so the pair has a
+switch. Three servers run it: the switch at `legacy` (the shadow off), and the switch at `shadow`
+with a new side that is slow ({sleep:g} ms asleep, then a JSON that differs in one field) or that
+raises. The legacy side answers the user in all three; under `shadow`, the request goes to the new
+side in the background once the answer is sent, at most {in_flight} at once, each for at most
+{timeout:g} s (`Turnout(shadow_max_in_flight={in_flight}, shadow_timeout={timeout:g})`). The
+switch's automatic rollback is off (`Thresholds(error_rate=None, p99_ratio=None, mismatch_rate=None)`),
+so that the shadow stays on for the whole run; the switch's state and counts are read through the admin API
+before the first round and after the last.
+
+wrk: one thread, {conns} connections, {rounds} interleaved rounds of {seconds} s per server, on
+`/pair/json`. "÷ shadow off" is the figure with the shadow on over the figure with it off in the
+same round (median of the per-round ratios, with their range): for p99, lower is better, and the
+target is at most {target:.2f}x. The load saturates the server's one core, so p99 is mostly
+queueing: whatever CPU the shadow takes, for each request or for each call it sends, shows up as fewer
+req/s and a higher p99.
+"""
+
+
+def _shadow_section(results: Results) -> list[str]:
+    if not results.shadow:
+        return []
+    settings = results.settings
+    intro = SHADOW_INTRO.format(
+        sleep=apps.SHADOW_SLEEP * 1000,
+        in_flight=apps.SHADOW_MAX_IN_FLIGHT,
+        timeout=apps.SHADOW_TIMEOUT,
+        conns=settings.connections,
+        rounds=settings.shadow_rounds,
+        seconds=settings.shadow_seconds,
+        target=SHADOW_TARGET,
+    )
+    off = results.shadow[servers.SHADOW_OFF.key]
+    out = [
+        "## Shadow: primary latency with the shadow on and off\n",
+        *(para(" ".join(paragraph.split())) for paragraph in intro.strip().split("\n\n")),
+        "| server | req/s (median) | p50 (median) | p99 (median) | server CPU per response (median) "
+        "| req/s ÷ shadow off | p99 ÷ shadow off | non-2xx responses, socket errors (all rounds) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, samples in results.shadow.items():
+        label = results.labels.get(key, key)
+        p50s = [s.p50 for s in samples if s is not None and s.p50 is not None]
+        p99s = [s.p99 for s in samples if s is not None and s.p99 is not None]
+        cpu = median(results.shadow_cpu.get(key, []))
+        measured = [s for s in samples if s is not None]
+        failed = f"{sum(s.non_2xx for s in measured):,}, {sum(s.errors for s in measured):,}" if measured else "—"
+        if key == servers.SHADOW_OFF.key:
+            rate_ratio = p99_ratio = fmt_ratio(1.0)
+        else:
+            rate_ratio = fmt_spread(round_ratios(samples, off))
+            p99_ratio = fmt_spread(p99_ratios(samples, off))
+        out.append(
+            f"| {label} | {fmt_rate(median(rates(samples)))} | {fmt_latency(median(p50s))} "
+            f"| {fmt_latency(median(p99s))} | {'—' if cpu is None else f'{cpu * 1e6:,.0f} µs'} "
+            f"| {rate_ratio} | {p99_ratio} | {failed} |"
+        )
+    out.append("")
+    out.append(
+        para(
+            "Server CPU per response is the user and system CPU time of the server's process over a round (the "
+            "event loop and the legacy threads alike, from `/proc/PID/stat`), divided by the responses of that "
+            "round: what the shadow costs the one core, and less at the mercy of the shared machine than p99."
+        )
+    )
+    if results.shadow_counts:
+        out += [
+            para(
+                "What each switch counted over the measured rounds: requests the legacy side served, shadow calls "
+                "sent to the new side, their outcomes (a crash or a timeout is compared as a 500 or a 504, so it "
+                "counts as mismatched), and the shadow calls not made: dropped (16 already in flight, or the "
+                "event loop lagging by more than 5 ms) or skipped (a body that could not be replayed)."
+            ),
+            "| server | state after the last round | served by legacy | sent | matched | mismatched | dropped "
+            "| skipped |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for key, found in results.shadow_counts.items():
+            cells = [found.get(name, 0) for name in ("served by legacy", "sent", "matched", "mismatched", "dropped")]
+            cells.append(found.get("skipped", 0))
+            out.append(
+                f"| {results.labels.get(key, key)} | `{results.shadow_states.get(key, '?')}` | "
+                + " | ".join(f"{n:,}" for n in cells)
+                + " |"
+            )
+        out.append("")
+    return out
+
+
 ROUTING_INTRO = """\
 ## Routing
 
@@ -620,6 +749,7 @@ def markdown(results: Results, machine: Machine, command: str) -> str:
     out += _rate_tables(results)
     out += _stream_table(results)
     out += _isolation_tables(results)
+    out += _shadow_section(results)
     out += _routing_section(results)
     out += _machine_section(machine, results.load_at_end)
     out += _reproduce(command, results.settings.quick)

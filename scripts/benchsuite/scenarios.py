@@ -7,6 +7,7 @@ rounds of one, and the ratios are taken within each round before their median is
 from __future__ import annotations
 
 import functools
+import json
 import math
 import statistics
 import subprocess
@@ -17,12 +18,13 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from benchsuite import servers
+from benchsuite import apps, servers
 from benchsuite.load import Transfer, Wrk, WrkResult, in_process, transfer, wait_until
 from benchsuite.servers import ROOT, SERVER_CORE, RunningServer, ServerSpec
 
-SCENARIOS = ("legacy", "new", "stream", "isolation", "routing")
+SCENARIOS = ("legacy", "new", "stream", "isolation", "shadow", "routing")
 IN_PROCESS = "in-process"
 IN_PROCESS_LABEL = "Flask called in-process, no server (the ceiling)"
 # Hypercorn's WSGI wrapper reads the whole body into memory first, and refuses one over 16 MiB.
@@ -45,6 +47,8 @@ class Settings:
     warm_up: int  # seconds of wrk per (server, path) before the first round; 0 for none
     in_process_seconds: float
     load_lead: float  # seconds of load on the busy mount before the measurements start
+    shadow_rounds: int
+    shadow_seconds: int  # per wrk run, on each of the shadow's three servers
 
 
 FULL = Settings(
@@ -62,6 +66,8 @@ FULL = Settings(
     warm_up=1,
     in_process_seconds=3.0,
     load_lead=1.0,
+    shadow_rounds=8,
+    shadow_seconds=3,
 )
 QUICK = Settings(
     quick=True,
@@ -78,6 +84,8 @@ QUICK = Settings(
     warm_up=0,
     in_process_seconds=0.5,
     load_lead=0.5,
+    shadow_rounds=2,
+    shadow_seconds=2,
 )
 
 
@@ -89,10 +97,12 @@ class Sample:
     p99: float | None  # seconds
     errors: int = 0
     non_2xx: int = 0
+    p50: float | None = None  # seconds
+    requests: int = 0  # every response, whatever its status
 
     @classmethod
     def of(cls, result: WrkResult) -> Sample:
-        return cls(result.rate, result.p99, result.errors, result.non_2xx)
+        return cls(result.rate, result.p99, result.errors, result.non_2xx, result.p50, result.requests)
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,13 @@ class Results:
     # server key -> (condition, route) -> one sample per round
     isolation: dict[str, dict[tuple[str, str], list[Sample]]] = field(default_factory=dict)
     isolation_load: dict[str, dict[str, list[Sample]]] = field(default_factory=dict)
+    # shadow server key -> one sample per round of `/pair/json` (None when that round failed)
+    shadow: dict[str, list[Sample | None]] = field(default_factory=dict)
+    # shadow server key -> what its switch counted over the measured rounds ("sent", "matched", ...)
+    shadow_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    shadow_states: dict[str, str] = field(default_factory=dict)  # the switch's state after the last round
+    # shadow server key -> the server's CPU time per response, in seconds, one per round
+    shadow_cpu: dict[str, list[float]] = field(default_factory=dict)
     routing_table: str | None = None
     routing_summary: str | None = None
     failures: list[str] = field(default_factory=list)
@@ -272,6 +289,97 @@ def run_isolation(results: Results, wrk: Wrk, logs: Path) -> None:
                     if not wait_until(functools.partial(drained, server), DRAIN_TIMEOUT):
                         results.failures.append(f"isolation: {spec.label} still busy {DRAIN_TIMEOUT:.0f} s after load")
                     progress(f"  {spec.key}, {condition} load: backlog drained in {time.monotonic() - waited:.1f} s")
+
+
+# -- shadow -------------------------------------------------------------------------------------
+
+SHADOW_PATH = "/pair/json"
+SHADOW_STATES = {
+    servers.SHADOW_OFF.key: "legacy",
+    servers.SHADOW_SLOW.key: "shadow",
+    servers.SHADOW_CRASH.key: "shadow",
+}
+SHADOW_SETTLE = 0.5  # seconds for the last shadow calls (200 ms asleep) to end before they are counted
+
+
+def switch_figures(results: Results, spec: ServerSpec, server: RunningServer) -> tuple[str, dict[str, int]] | None:
+    """The shadow switch as the admin API shows it: its state, and its counts ("sent", "matched", ...)."""
+    request = urllib.request.Request(
+        server.url(f"{apps.ADMIN_PATH}/switches/{apps.SHADOW_SWITCH}"),
+        headers={"Authorization": f"Bearer {apps.ADMIN_TOKEN}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            figures: dict[str, Any] = json.load(response)
+        found: dict[str, int] = dict(figures["shadow"])
+        found["served by legacy"] = figures["served"]["legacy"]
+        found["served by new"] = figures["served"]["new"]
+        return str(figures["state"]), found
+    except (OSError, urllib.error.URLError, ValueError, KeyError, TypeError) as exc:
+        results.failures.append(f"shadow: {spec.label}: the admin API gave no figures: {exc}")
+        return None
+
+
+def primary_problem(server: RunningServer) -> str | None:
+    """Why the primary's answer on `SHADOW_PATH` is not the legacy side's 200, or `None`."""
+    try:
+        with urllib.request.urlopen(server.url(SHADOW_PATH), timeout=5) as response:
+            body = json.load(response)
+            served_by = response.headers.get("x-served-by")
+            status = response.status
+    except (OSError, urllib.error.URLError, ValueError) as exc:
+        return f"GET {SHADOW_PATH} failed: {exc}"
+    if status != 200 or body != apps.PAYLOAD or served_by != "wsgi:legacy":
+        return f"GET {SHADOW_PATH} gave {status}, X-Served-By {served_by!r}, {body!r}: not the legacy side's answer"
+    return None
+
+
+def run_shadow(results: Results, wrk: Wrk, logs: Path) -> None:
+    settings = results.settings
+    specs = servers.SHADOW
+    for spec in specs:
+        results.labels[spec.key] = spec.label
+        results.shadow[spec.key] = []
+        results.shadow_cpu[spec.key] = []
+    with servers.running(specs, logs) as running:
+        for spec in specs:
+            problem = primary_problem(running[spec.key])
+            if problem is not None:
+                results.failures.append(f"shadow: {spec.label}: {problem}")
+        if settings.warm_up:
+            for spec in specs:
+                wrk.run(running[spec.key].url(SHADOW_PATH), connections=settings.connections, seconds=settings.warm_up)
+        time.sleep(SHADOW_SETTLE)
+        before = {spec.key: switch_figures(results, spec, running[spec.key]) for spec in specs}
+        for turn in range(settings.shadow_rounds):
+            progress(f"shadow: round {turn + 1}/{settings.shadow_rounds}")
+            for spec in rotated(specs, turn):
+                server = running[spec.key]
+                cpu = server.cpu_seconds()
+                try:
+                    result = wrk.run(
+                        server.url(SHADOW_PATH), connections=settings.connections, seconds=settings.shadow_seconds
+                    )
+                except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                    results.failures.append(f"shadow on {spec.label}, round {turn + 1}: {exc}")
+                    results.shadow[spec.key].append(None)
+                    continue
+                results.shadow[spec.key].append(Sample.of(result))
+                # Shadow calls still running when wrk stops are left out: at most 16, a millisecond of CPU or two.
+                if result.requests:
+                    results.shadow_cpu[spec.key].append((server.cpu_seconds() - cpu) / result.requests)
+        time.sleep(SHADOW_SETTLE)
+        for spec in specs:
+            first, last = before[spec.key], switch_figures(results, spec, running[spec.key])
+            if first is None or last is None:
+                continue
+            state, after = last
+            results.shadow_counts[spec.key] = {k: n - first[1].get(k, 0) for k, n in after.items()}
+            results.shadow_states[spec.key] = state
+            if state != SHADOW_STATES[spec.key]:
+                results.failures.append(
+                    f"shadow: {spec.label}: the switch ended at {state!r}, not {SHADOW_STATES[spec.key]!r}"
+                )
 
 
 # -- routing ------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ SERVER_CORE = 0
 CLIENT_CORE = 1
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 _UVICORN = ("--loop", "uvloop", "--no-access-log", "--log-level", "warning", "--host", "127.0.0.1", "--port", "{port}")
 _GRANIAN = ("--workers", "1", "--log-level", "warning", "--host", "127.0.0.1", "--port", "{port}")
@@ -118,9 +119,27 @@ A2WSGI_ISOLATION = ServerSpec(
     "/native",
 )
 
+_TURNOUT_HTTP = ("--http", "turnout.server:HttpToolsProtocol", "--no-proxy-headers")
+SHADOW_OFF = ServerSpec(
+    "shadow-off", "shadow off (switch at `legacy`)", _uvicorn("turnout_shadow_off", *_TURNOUT_HTTP), "/hello"
+)
+SHADOW_SLOW = ServerSpec(
+    "shadow-slow",
+    "shadow on, slow new side (200 ms)",
+    _uvicorn("turnout_shadow_slow", *_TURNOUT_HTTP),
+    "/hello",
+)
+SHADOW_CRASH = ServerSpec(
+    "shadow-crash",
+    "shadow on, crashing new side",
+    _uvicorn("turnout_shadow_crash", *_TURNOUT_HTTP),
+    "/hello",
+)
+
 LEGACY = (TURNOUT, FLASK_A2WSGI, FLASK_GTHREAD, FLASK_GRANIAN, FLASK_SYNC, FLASK_UVICORN_WSGI, FLASK_HYPERCORN)
 NEW = (TURNOUT, STARLETTE_UVICORN, STARLETTE_GRANIAN)
 ISOLATION = (TURNOUT_ISOLATION, A2WSGI_ISOLATION)
+SHADOW = (SHADOW_OFF, SHADOW_SLOW, SHADOW_CRASH)
 
 
 def free_port() -> int:
@@ -202,6 +221,17 @@ class RunningServer:
             if int(fields[3]) == self.process.pid:  # the session id is the 6th field, the 4th after ")"
                 found.append(int(entry.name))
         return sorted(found)
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time used so far by the server's processes (those alive now)."""
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime and stime, the 14th and 15th fields
+        return total / CLOCK_TICKS
 
     def signal(self, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError):
