@@ -65,9 +65,13 @@ def free_port() -> int:
 def run_server(app: ASGIApp | str, *, startup_timeout: float = 20.0, **config: Any) -> Iterator[str]:
     """Serve `app` on a real Uvicorn on a free 127.0.0.1 port, in a thread; gives the base URL.
 
-    Keyword arguments go to `uvicorn.Config` (for example `http="h11"`). The server stops when
-    the block ends.
+    Keyword arguments go to `uvicorn.Config` (for example `http="h11"` for Uvicorn's own h11
+    protocol). By default it runs turnout's protocol, as `turnout serve` does. The server stops
+    when the block ends.
     """
+    from turnout.server import protocol
+
+    config.setdefault("http", protocol())
     port = free_port()
     config.setdefault("log_level", "warning")
     config.setdefault("timeout_graceful_shutdown", 5)
