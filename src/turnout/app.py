@@ -32,7 +32,7 @@ from turnout.switch.canary import Sticky
 from turnout.switch.compare import CompareRules
 from turnout.switch.health import Thresholds
 from turnout.switch.options import NOISE_SAMPLE, SwitchOptions
-from turnout.switch.shadow import MAX_IN_FLIGHT
+from turnout.switch.shadow import MAX_IN_FLIGHT, MAX_PER_SECOND
 from turnout.switch.shadow import TIMEOUT as SHADOW_TIMEOUT
 from turnout.switch.state import Setting
 
@@ -75,7 +75,8 @@ class Turnout(Starlette):
     - `access_log`: `"text"` or `"json"` for one line per request on the logger `turnout.access` (off);
     - `metrics_path`, `metrics_token`, `metrics_allow`: a Prometheus endpoint (off; see `turnout.metrics`);
     - `admin_path`, `admin_token`, `admin_allow`: the admin API of the switches (off; see `turnout.switch.admin`);
-    - `shadow_max_in_flight`, `shadow_timeout`: how many shadow calls may run at once (16), and for how long (10 s).
+    - `shadow_max_in_flight`, `shadow_max_per_second`, `shadow_timeout`: how many shadow calls may run
+      at once (16), start each second (100), and for how long (10 s).
     """
 
     router: TableRouter
@@ -101,6 +102,7 @@ class Turnout(Starlette):
         admin_token: str | None = None,
         admin_allow: Sequence[str] = DEFAULT_TRUSTED,
         shadow_max_in_flight: int = MAX_IN_FLIGHT,
+        shadow_max_per_second: float = MAX_PER_SECOND,
         shadow_timeout: float = SHADOW_TIMEOUT,
     ) -> None:
         handlers: dict[Any, ExceptionHandler] = {HTTPException: http_exception_handler, 500: server_error_handler}
@@ -117,7 +119,9 @@ class Turnout(Starlette):
             self.add_route(metrics_path, self.metrics.endpoint, methods=["GET"], name="turnout_metrics")
             self.metrics.watch(self.router.switches)
         shadows = self.router.shadows
+        assert shadow_max_in_flight >= 1 and shadow_max_per_second > 0 and shadow_timeout > 0
         shadows.max_in_flight, shadows.timeout = shadow_max_in_flight, shadow_timeout
+        shadows.max_per_second = shadows._tokens = shadow_max_per_second
         self.admin: Admin | None = None
         if admin_path is not None:
             self._enable_admin(admin_path, admin_token, admin_allow)

@@ -35,7 +35,7 @@ from turnout.switch.canary import Sticky
 from turnout.switch.compare import CompareRules
 from turnout.switch.health import Thresholds
 from turnout.switch.options import NOISE_SAMPLE, SwitchOptions
-from turnout.switch.shadow import MAX_IN_FLIGHT
+from turnout.switch.shadow import MAX_IN_FLIGHT, MAX_PER_SECOND
 from turnout.switch.shadow import TIMEOUT as SHADOW_TIMEOUT
 from turnout.switch.state import Setting
 
@@ -70,6 +70,7 @@ class AppConfig:
     trusted_proxies: tuple[str, ...] = DEFAULT_TRUSTED
     access_log: str | None = "text"
     shadow_max_in_flight: int = MAX_IN_FLIGHT
+    shadow_max_per_second: float = MAX_PER_SECOND
     shadow_timeout: float = SHADOW_TIMEOUT
 
 
@@ -383,6 +384,7 @@ _APP = (
     "trusted_proxies",
     "access_log",
     "shadow_max_in_flight",
+    "shadow_max_per_second",
     "shadow_timeout",
 )
 _WSGI = ("prefix", "app", "django_settings", "name", "threads", "queue", "queue_timeout", "timeout", "max_body_size")
@@ -437,6 +439,9 @@ def _read_app(config: TurnoutConfig, data: dict[str, Any]) -> AppConfig:
         trusted_proxies=_trusted_proxies(config, table),
         access_log=_access_log(config, table),
         shadow_max_in_flight=table.integer("shadow_max_in_flight", defaults.shadow_max_in_flight, minimum=1),
+        shadow_max_per_second=table.number(
+            "shadow_max_per_second", defaults.shadow_max_per_second, minimum=0, inclusive=False
+        ),
         shadow_timeout=table.number("shadow_timeout", defaults.shadow_timeout, minimum=0, inclusive=False),
     )
 
@@ -849,6 +854,7 @@ def build_app(config: TurnoutConfig, cls: type[Turnout]) -> Turnout:
         metrics_token=None if config.metrics is None else config.metrics.token,
         metrics_allow=DEFAULT_TRUSTED if config.metrics is None else config.metrics.allow,
         shadow_max_in_flight=config.app.shadow_max_in_flight,
+        shadow_max_per_second=config.app.shadow_max_per_second,
         shadow_timeout=config.app.shadow_timeout,
         **_admin_options(config),
     )

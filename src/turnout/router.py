@@ -268,7 +268,7 @@ class TableRouter(Router):
         request: RequestCopy | None = None
         before: Scope = scope
         shadows = self.shadows
-        if state == "shadow" and shadows.wanted(switch, scope["method"]):
+        if state == "shadow" and shadows.wanted(switch, scope["method"]) and shadows.admit(switch):
             capture = ResponseCapture(shadows.capture_limit)
             request = RequestCopy(scope, shadows.body_limit)
             receive = request.tee(receive)
@@ -290,9 +290,16 @@ class TableRouter(Router):
         started = time.perf_counter()
         try:
             await self._serve(route, params, scope, receive, observed, raw, segments)
+        except BaseException:
+            if capture is not None:
+                shadows.release(switch)  # the place `admit` took
+            raise
         finally:
             self.switches.record(switch, side, status, time.perf_counter() - started)
-        if capture is not None and request is not None and capture.complete:
+        if capture is not None and request is not None:
+            if not capture.complete:
+                shadows.release(switch)
+                return
             shadows.submit(
                 switch,
                 before,

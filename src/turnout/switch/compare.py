@@ -117,7 +117,7 @@ class ResponseCapture:
         self._headers: tuple[tuple[str, str], ...] = ()
         self._body = bytearray()
         self._length = 0
-        self._hash = hashlib.sha256()
+        self._hash: Any = None  # hashed only past `limit`: a body kept whole is hashed once, at the end
         self._started = False
         self._complete = False
 
@@ -134,7 +134,10 @@ class ResponseCapture:
         elif kind == "http.response.body":
             chunk = bytes(message.get("body", b""))
             self._length += len(chunk)
-            self._hash.update(chunk)
+            if self._hash is None and self._length > self._limit:
+                self._hash = hashlib.sha256(self._body)
+            if self._hash is not None:
+                self._hash.update(chunk)
             self._body += chunk[: max(self._limit - len(self._body), 0)]
             self._complete = self._complete or not message.get("more_body", False)
 
@@ -148,7 +151,8 @@ class ResponseCapture:
 
     def result(self) -> Captured:
         """The response so far; status 0 if it never started."""
-        return Captured(self._status, self._headers, bytes(self._body), self._length, self._hash.hexdigest())
+        digest = (self._hash if self._hash is not None else hashlib.sha256(self._body)).hexdigest()
+        return Captured(self._status, self._headers, bytes(self._body), self._length, digest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +262,8 @@ def compare(legacy: Captured, new: Captured, rules: CompareRules, *, limit: int 
         a, b = legacy_headers.get(name), new_headers.get(name)
         if a != b:
             out.append(Difference(f"header:{name}", _header_text(a), _header_text(b)))
+    if legacy.length == new.length and not legacy.truncated and legacy.body == new.body:
+        return out[:limit]  # the same bytes: no need to parse them
     legacy_json, new_json = _json_body(legacy), _json_body(new)
     if legacy_json is not _MISSING and new_json is not _MISSING:
         _compare_json(legacy_json, new_json, rules, out, limit)

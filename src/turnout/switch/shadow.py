@@ -6,9 +6,12 @@ answer is complete hands both to `Shadows.submit`, which starts a background tas
 That task calls the new side with a copy of the request (its own `state`, and a detached copy of
 the session, so nothing it writes reaches the user), with a timeout, and compares the answers.
 
-Bounded: at most `max_in_flight` shadow calls run at once, and none starts while the event loop
-lags (the governor's measure): a shadow that cannot start is dropped and counted. A request body
-larger than `body_limit` is not shadowed (counted as skipped).
+Bounded: at most `max_in_flight` shadow calls run (or wait for their primary) at once, at most
+`max_per_second` start each second, and none is taken on while the event loop lags (the
+governor's measure). The decision is made before the legacy side runs (`admit`), so a request
+that will not be shadowed pays nothing for it: no copy of its body, session or answer. A request
+turned away is counted as dropped. A request body larger than `body_limit` is not shadowed
+(counted as skipped).
 
 For some requests (`SwitchOptions.noise_sample`), the legacy side is also called a second time,
 Diffy's way: what differs between two legacy answers is noise, and is not reported against the
@@ -33,6 +36,7 @@ from turnout.switch.compare import Captured, ResponseCapture, compare
 logger = logging.getLogger("turnout.switch")
 
 MAX_IN_FLIGHT = 16
+MAX_PER_SECOND = 100.0
 TIMEOUT = 10.0
 BODY_LIMIT = 1024 * 1024
 CAPTURE_LIMIT = 256 * 1024
@@ -123,6 +127,7 @@ class Shadows:
         board: Switchboard,
         *,
         max_in_flight: int = MAX_IN_FLIGHT,
+        max_per_second: float = MAX_PER_SECOND,
         timeout: float = TIMEOUT,
         body_limit: int = BODY_LIMIT,
         capture_limit: int = CAPTURE_LIMIT,
@@ -131,6 +136,10 @@ class Shadows:
         assert max_in_flight >= 1 and timeout > 0
         self.board = board
         self.max_in_flight = max_in_flight
+        self.max_per_second = max_per_second
+        self._tokens = max_per_second  # a token bucket, one second deep
+        self._refilled = time.monotonic()
+        self._reserved = 0  # admitted requests whose primary is still being served
         self.timeout = timeout
         self.body_limit = body_limit
         self.capture_limit = capture_limit
@@ -140,7 +149,28 @@ class Shadows:
 
     @property
     def in_flight(self) -> int:
-        return len(self._tasks)
+        return len(self._tasks) + self._reserved
+
+    def admit(self, switch: Switch) -> bool:
+        """Whether this request will be shadowed: takes a place, or counts it as dropped.
+
+        Called before the primary runs; `submit` (or `release`) gives the place back.
+        """
+        now = time.monotonic()
+        rate = self.max_per_second
+        self._tokens = min(rate, self._tokens + (now - self._refilled) * rate)
+        self._refilled = now
+        if self._tokens < 1 or self.in_flight >= self.max_in_flight or self.lagging():
+            self.board.compared(switch, "dropped")
+            return False
+        self._tokens -= 1
+        self._reserved += 1
+        return True
+
+    def release(self, switch: Switch) -> None:
+        """An admitted request whose answer did not complete (the client left, or it failed): not shadowed."""
+        self._reserved -= 1
+        self.board.compared(switch, "skipped")
 
     def wanted(self, switch: Switch, method: str) -> bool:
         """Whether a request with `method` may be shadowed: a write is never sent twice by accident."""
@@ -155,16 +185,14 @@ class Shadows:
         new: ASGICall,
         legacy: ASGICall | None,
     ) -> None:
-        """Start the shadow call of one served request, or count why it was not made.
+        """Start the shadow call of one request that `admit` took, or count why it was not made.
 
         `snapshot` is `snapshot(scope)` taken before the legacy side ran: the shadow sees the
         session and state the request came with, not what the legacy side made of them.
         """
+        self._reserved -= 1
         if request.too_large or not request.complete:
             self.board.compared(switch, "skipped")
-            return
-        if len(self._tasks) >= self.max_in_flight or self.lagging():
-            self.board.compared(switch, "dropped")
             return
         if legacy is not None and not switch.wants_noise_sample(self._random.random()):
             legacy = None
