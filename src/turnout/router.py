@@ -103,7 +103,9 @@ class TableRouter(Router):
         self.asgi_mounts: list[ASGIMount] = []
         self.native: list[NativeRoute] = []
         self._table: RouteTable | None = None
-        self.served = 0  # requests routed, both sides: the governor throttles a mount only to make room for others
+        # Requests served by the new side: the governor throttles a mount only to make room for
+        # others (these, and other mounts' requests, which their gates count).
+        self.served = 0
         # Paths seen before, by method and raw path: most traffic repeats a small set of paths.
         self._seen: dict[tuple[str, str], tuple[Found, list[str]]] = {}
         self.switches = Switchboard()
@@ -180,7 +182,6 @@ class TableRouter(Router):
             return
         if "router" not in scope:
             scope["router"] = self
-        self.served += 1
         raw = raw_route_path(scope)
         method = scope["method"] if kind == "http" else "GET"
         result: Found | NotAllowed | None
@@ -231,7 +232,9 @@ class TableRouter(Router):
         target = route.target
         if type(target) is WSGIMount:
             await target.handle(scope, receive, send, raw)
-        elif type(target) is NativeRoute:
+            return
+        self.served += 1
+        if type(target) is NativeRoute:
             if scope["type"] == "websocket":  # native routes are HTTP only; websockets go to ASGI mounts
                 await send({"type": "websocket.close", "code": 1000})
                 return

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterable
 
 import pytest
+from starlette.responses import PlainTextResponse
 
 from turnout import Turnout
 from turnout._types import Environ, StartResponse
@@ -124,3 +125,33 @@ def test_a_throttled_mount_cools_down_and_the_switch_interval_shortens_until_cal
         assert not hog.cooling and sys.getswitchinterval() == before
     finally:
         sys.setswitchinterval(before)
+
+
+def test_a_mount_is_throttled_to_make_room_for_another_mount() -> None:
+    hog, other = Gate("hog", 8), Gate("other", 8)
+    governor = Governor([hog, other])  # no new route served: only the other mount's requests
+    hog.cpu_seconds += PERIOD
+    other.enter()
+    other.leave(0.0)
+    governor.adjust(lag=LAGGING, elapsed=PERIOD)
+    assert hog.limit == 4 and other.limit == 8
+
+
+@pytest.mark.anyio
+async def test_legacy_requests_alone_do_not_count_as_others() -> None:
+    def legacy(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"legacy"]
+
+    async def new(request: object) -> PlainTextResponse:
+        return PlainTextResponse("new")
+
+    app = Turnout()
+    app.mount_wsgi("/", legacy, name="legacy")
+    app.add_route("/new", new, methods=["GET"])
+    async with client(app) as http:
+        for _ in range(5):
+            assert (await http.get("/old")).text == "legacy"
+        assert app.router.served == 0  # the gate counts these: a mount alone is never throttled
+        assert (await http.get("/new")).text == "new"
+        assert app.router.served == 1

@@ -82,7 +82,7 @@ class Governor:
 
     def __init__(self, gates: Sequence[Gate], served: Callable[[], int] = lambda: 0) -> None:
         self.gates = list(gates)
-        self.served = served  # how many requests the app has served, both sides
+        self.served = served  # how many requests the new side has served (legacy ones are counted by the gates)
         self._switch = sys.getswitchinterval()
         self._served = served()
         self._entered = {id(gate): gate.requests for gate in self.gates}
@@ -118,12 +118,16 @@ class Governor:
         self._calm = self._calm + 1 if lag < TARGET_LAG / 2 else 0
         served = self.served()
         served_here, self._served = served - self._served, served
+        entered: dict[int, int] = {}
+        for gate in self.gates:
+            entered[id(gate)] = gate.requests - self._entered[id(gate)]
+            self._entered[id(gate)] = gate.requests
+        all_entered = sum(entered.values())
         for gate in self.gates:
             used = gate.cpu_seconds - self._used[id(gate)]
             self._used[id(gate)] = gate.cpu_seconds
-            entered = gate.requests - self._entered[id(gate)]
-            self._entered[id(gate)] = gate.requests
-            others = served_here - entered > 0
+            # Others: new routes served, or requests of other mounts that got a thread.
+            others = served_here + all_entered - entered[id(gate)] > 0
             if lag > TARGET_LAG and used > HOG_SHARE * elapsed and others:
                 if gate.limit > 1:
                     logger.debug("loop lag %.1f ms: mount %r runs %d at once", lag * 1000, gate.name, gate.limit // 2)
