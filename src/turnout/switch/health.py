@@ -247,7 +247,7 @@ class RouteHealth:
         legacy = _SideWindow([bucket.sides["legacy"] for bucket in live])
         # Once a route is fully on the new side, the legacy side gets no traffic: the latency check
         # compares with the last legacy p99 measured on enough requests.
-        if legacy.requests >= self.thresholds.min_requests:
+        if self.thresholds.p99_ratio is not None and legacy.requests >= self.thresholds.min_requests:
             self._legacy_p99 = legacy.percentile(99)
         return _Window(
             legacy=legacy,

@@ -219,7 +219,9 @@ class Shadows:
         except TimeoutError:
             return _failed(504, f"no answer in {self.timeout:g}s"), time.perf_counter() - started
         except Exception as exc:
-            return _failed(500, f"raised {type(exc).__name__}: {exc}"), time.perf_counter() - started
+            why = f"raised {type(exc).__name__}: {exc}"
+            exc.__traceback__ = None  # its frames hold the request: let them go now, not at the next GC
+            return _failed(500, why), time.perf_counter() - started
         result = capture.result()
         if not capture.complete:
             result = _failed(result.status or 500, "the answer ended before its body was complete")
