@@ -227,13 +227,16 @@ class TableRouter(Router):
         send: Send,
         raw: str,
         segments: list[str],
+        *,
+        counted: bool = True,
     ) -> None:
         scope[ROUTE] = route.entry
         target = route.target
         if type(target) is WSGIMount:
             await target.handle(scope, receive, send, raw)
             return
-        self.served += 1
+        if counted:
+            self.served += 1
         if type(target) is NativeRoute:
             if scope["type"] == "websocket":  # native routes are HTTP only; websockets go to ASGI mounts
                 await send({"type": "websocket.close", "code": 1000})
@@ -314,7 +317,8 @@ class TableRouter(Router):
 
     def _server_of(self, route: TableRoute, params: dict[str, Any], raw: str, segments: list[str]) -> ASGIApp:
         async def serve(scope: Scope, receive: Receive, send: Send) -> None:
-            await self._serve(route, params, scope, receive, send, raw, segments)
+            # A shadow call is background work: the governor must not make room for it.
+            await self._serve(route, params, scope, receive, send, raw, segments, counted=False)
 
         return serve
 

@@ -45,3 +45,16 @@ async def test_a_primary_that_fails_gives_its_place_back() -> None:
         assert (await http.get("/shop/items/2")).json()["side"] == "legacy"
         await shadows_done(app)
     assert [c.path for c in shop.new_calls] == ["/shop/items/2"]
+
+
+@pytest.mark.anyio
+async def test_a_shadow_call_is_not_counted_as_a_request_the_governor_makes_room_for() -> None:
+    shop = Shop()
+    app = steady(build(shop))
+    app.configure_switch("item_v2", "shadow", noise_sample=0)
+    async with client(app) as http:
+        for i in range(3):
+            assert (await http.get(f"/shop/items/{i}")).json()["side"] == "legacy"
+        await shadows_done(app)
+        assert len(shop.new_calls) == 3
+        assert app.router.served == 0  # else the governor would throttle the legacy side for them
