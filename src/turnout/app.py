@@ -116,7 +116,7 @@ class Turnout(Starlette):
         self.metrics: Metrics | None = None
         if metrics_path is not None:
             self.metrics = Metrics(self.router.wsgi_mounts, token=metrics_token, allow=metrics_allow)
-            self.add_route(metrics_path, self.metrics.endpoint, methods=["GET"], name="turnout_metrics")
+            self._add_own(metrics_path, self.metrics.endpoint, ["GET"], "turnout_metrics")
             self.metrics.watch(self.router.switches)
         shadows = self.router.shadows
         assert shadow_max_in_flight >= 1 and shadow_max_per_second > 0 and shadow_timeout > 0
@@ -147,11 +147,9 @@ class Turnout(Starlette):
                 f"admin_allow: {exc}", key="admin_allow", fix='give addresses or networks: ["127.0.0.1", "10.0.0.0/8"]'
             ) from None
         base = path.rstrip("/")
-        self.add_route(f"{base}/switches", admin.switches, methods=["GET"], name="turnout_admin_switches")
-        self.add_route(
-            f"{base}/switches/{{route:path}}", admin.switch, methods=["GET", "PUT"], name="turnout_admin_switch"
-        )
-        self.add_route(f"{base}/history", admin.history, methods=["GET"], name="turnout_admin_history")
+        self._add_own(f"{base}/switches", admin.switches, ["GET"], "turnout_admin_switches")
+        self._add_own(f"{base}/switches/{{route:path}}", admin.switch, ["GET", "PUT"], "turnout_admin_switch")
+        self._add_own(f"{base}/history", admin.history, ["GET"], "turnout_admin_history")
 
     def build_middleware_stack(self) -> ASGIApp:
         # The edge comes first, so that every response has the request id, a 500 page included.
@@ -218,11 +216,15 @@ class Turnout(Starlette):
         self.router.routes.append(Mount(mount.prefix if mount.prefix != "/" else "", app=app, name=name))
         self.router.invalidate()
 
-    def _add_native(self, route: Route) -> None:
+    def _add_native(self, route: Route, *, own: bool = False) -> None:
         parse_starlette(route.path)  # a bad pattern fails here, where it was written
-        self.router.native.append(NativeRoute(route, self.served_by_header))
+        self.router.native.append(NativeRoute(route, self.served_by_header, own=own))
         self.router.routes.append(route)
         self.router.invalidate()
+
+    def _add_own(self, path: str, endpoint: Callable[..., Any], methods: list[str], name: str) -> None:
+        """One of turnout's own endpoints (metrics, admin API): in the table, but never a switch."""
+        self._add_native(Route(path, endpoint, methods=methods, name=name), own=True)
 
     def add_route(
         self,

@@ -20,7 +20,6 @@ are summed at each scrape (prometheus_client's multiprocess mode).
 
 from __future__ import annotations
 
-import hmac
 import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -30,8 +29,8 @@ from starlette.responses import Response
 
 from turnout.errors import error_response
 from turnout.exceptions import ConfigError
-from turnout.middleware.proxy_headers import TrustedProxies
 from turnout.middleware.record import RequestRecord
+from turnout.operator_access import OperatorAccess
 
 if TYPE_CHECKING:
     from turnout.bridge.mount import WSGIMount
@@ -61,8 +60,7 @@ class Metrics:
 
         self.mounts = mounts
         self.board: Switchboard | None = None
-        self.token = token
-        self.allow = TrustedProxies(allow)
+        self.access = OperatorAccess(token, allow)
         self.multiprocess = bool(os.environ.get(MULTIPROCESS))
         # In multiprocess mode the values live in files and a registry is made at each scrape.
         self.registry: Any = None if self.multiprocess else CollectorRegistry()
@@ -127,6 +125,7 @@ class Metrics:
         board.observers.append(self)
 
     def changed(self, switch: Switch, change: Change) -> None:
+        self._update_switch_gauges((switch,))
         if change.automatic:
             self.rollbacks.labels(switch.name).inc()
 
@@ -148,7 +147,10 @@ class Metrics:
             self.busy.labels(mount.name).set(budget.running - budget.stuck)
             self.queued.labels(mount.name).set(budget.waiting)
             self.stuck.labels(mount.name).set(budget.stuck)
-        for switch in self.board or ():
+
+    def _update_switch_gauges(self, switches: Iterable[Switch]) -> None:
+        # States change seldom: set at each change and at each scrape, not at each request.
+        for switch in switches:
             setting = switch.setting
             share = {"new": 1.0, "canary": setting.percent / 100}.get(setting.state, 0.0)
             self.new_share.labels(switch.name).set(share)
@@ -156,12 +158,7 @@ class Metrics:
 
     def allowed(self, request: Request) -> bool:
         """Whether `request` may read the metrics: from an allowed address, or with the token."""
-        if self.token is not None:
-            given = request.headers.get("authorization", "")
-            if hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
-                return True
-        client = request.client
-        return client is not None and client.host in self.allow
+        return self.access.has_token(request) or self.access.from_allowed_address(request)
 
     async def endpoint(self, request: Request) -> Response:
         """The metrics endpoint, in Prometheus' text format."""
@@ -170,6 +167,7 @@ class Metrics:
         if not self.allowed(request):
             return error_response(request.scope, 403, "The metrics are not open to this client.")
         self._update_gauges()
+        self._update_switch_gauges(self.board or ())
         registry = self.registry
         if registry is None:
             from prometheus_client import multiprocess

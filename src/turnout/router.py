@@ -46,8 +46,9 @@ SEEN_PATHS = 10_000
 class NativeRoute:
     """A new endpoint registered with `Turnout.route`, served through Starlette's `Route`."""
 
-    def __init__(self, route: Route, served_by_header: bool) -> None:
+    def __init__(self, route: Route, served_by_header: bool, *, own: bool = False) -> None:
         self.route = route
+        self.own = own  # one of turnout's own endpoints (metrics, admin API): it never pairs with a legacy route
         self.app = route.app
         self.header = (b"x-served-by", f"asgi:{route.name}".encode("latin-1")) if served_by_header else None
 
@@ -136,7 +137,7 @@ class TableRouter(Router):
                     endpoint=route.name,
                     defined_at=defined_at(route.endpoint),
                 )
-                specs.append(RouteSpec(entry, parse_starlette(route.path), native))
+                specs.append(RouteSpec(entry, parse_starlette(route.path), native, pairs=not native.own))
             table = RouteTable(specs)
             self.switches.bind(table)  # a switch declared for a route that is not a pair fails here
             self._table = table

@@ -77,6 +77,7 @@ class RouteSpec:
     pattern: RoutePattern
     target: Any
     any_method: bool = False
+    pairs: bool = True  # a new route that may pair with legacy ones (see `TableRoute.legacy`)
 
 
 @dataclass(slots=True)
@@ -90,6 +91,7 @@ class TableRoute:
     sort_key: tuple[tuple[SegmentKey, ...], int, int]
     methods: frozenset[str] | None
     is_route: bool = True  # False for a mount's bare prefix
+    pairs: bool = True
     # For a new route: the legacy routes with the same pattern, whose traffic a switch can move.
     legacy: tuple[TableRoute, ...] = ()
     switch: Any = None  # the router's switch for this pair, attached when the table is bound
@@ -212,6 +214,7 @@ class RouteTable:
                 sort_key=(spec.pattern.sort_key, _SIDE_ORDER[spec.entry.side], seq),
                 methods=_with_head(spec.entry.methods),
                 is_route=spec.entry.kind == "route",
+                pairs=spec.pairs,
             )
             self._routes.append(route)
             self._insert(route)
@@ -265,7 +268,7 @@ class RouteTable:
         # with a new route under that prefix that no known legacy route shares.
         opaque = [r for r in self._routes if not r.is_route and r.entry.side == "wsgi" and r.any_method]
         for route in self._routes:
-            if route.is_route and route.entry.side == "asgi":
+            if route.is_route and route.pairs and route.entry.side == "asgi":
                 partners = legacy.get(route.pattern.identity, ())
                 route.legacy = tuple(p for p in partners if _overlap(route.methods, p.methods))
                 if not route.legacy:

@@ -17,7 +17,6 @@ GET  /_turnout/history                    every change of state, newest last
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -27,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 
 from turnout.errors import error_response
 from turnout.exceptions import SwitchError
-from turnout.middleware.proxy_headers import TrustedProxies
+from turnout.operator_access import OperatorAccess
 from turnout.switch.board import Switchboard
 
 MIN_TOKEN = 16
@@ -41,15 +40,12 @@ class Admin:
     def __init__(self, board: Switchboard, *, token: str, allow: Iterable[str]) -> None:
         assert len(token) >= MIN_TOKEN, f"the admin token must have at least {MIN_TOKEN} characters"
         self.board = board
-        self.token = token
-        self.allow = TrustedProxies(allow)
+        self.access = OperatorAccess(token, allow)
 
     def refusal(self, request: Request) -> Response | None:
-        client = request.client
-        if client is None or client.host not in self.allow:
+        if not self.access.from_allowed_address(request):
             return error_response(request.scope, 403, "The admin API is not open to this address.")
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
+        if not self.access.has_token(request):
             return error_response(
                 request.scope, 401, "The admin API needs its token.", {"WWW-Authenticate": 'Bearer realm="turnout"'}
             )

@@ -34,7 +34,6 @@ from turnout.switch.state import LEGACY, Setting
 
 logger = logging.getLogger("turnout.switch")
 
-INTERNAL = "turnout_"  # route names turnout gives its own endpoints (admin API, metrics): never switched
 MISMATCHES_KEPT = 50
 HISTORY_KEPT = 1000
 VERDICT_EVERY = 0.25  # seconds between two checks of one switch's thresholds
@@ -53,6 +52,7 @@ class Change:
     who: str
     why: str
     automatic: bool = False
+    remote: bool = False  # made by another worker, and taken from the shared states (`turnout.switch.shared`)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +63,7 @@ class Change:
             "who": self.who,
             "why": self.why,
             "automatic": self.automatic,
+            "remote": self.remote,
         }
 
 
@@ -179,7 +180,7 @@ class Switchboard:
         self._switches = {}
         self._by_ref = {}
         for route in table.routes:
-            if route.legacy and not (route.entry.owner is None and route.entry.endpoint.startswith(INTERNAL)):
+            if route.legacy:
                 self._add(route, old)
         declared_by: dict[str, str] = {}
         for ref, options in self.declared.items():
@@ -266,10 +267,8 @@ class Switchboard:
             switch.last_safe = setting
         elif switch.setting.serves_legacy:
             switch.last_safe = switch.setting
-        if switch.rolled_back is not None and setting != switch.setting:
-            switch.rolled_back = None  # someone moved it: it judges afresh
-            switch.health.reset()
-        return self._change(switch, setting, who=who, why=why, automatic=False)
+        moved = setting != switch.setting
+        return self._change(switch, setting, who=who, why=why, holds=False if moved else None)
 
     def adopt(self, name: str, setting: Setting, *, who: str, why: str, rolled_back: bool) -> None:
         """Take a change that another worker made (see `turnout.switch.shared`); unknown names are ignored."""
@@ -278,14 +277,24 @@ class Switchboard:
             return
         if setting.serves_legacy:
             switch.last_safe = setting
-        change = self._change(switch, setting, who=who, why=why, automatic=False)
-        if rolled_back and switch.rolled_back is None:
-            switch.rolled_back = change
-        elif not rolled_back and switch.rolled_back is not None:
-            switch.rolled_back = None
-            switch.health.reset()
+        self._change(switch, setting, who=who, why=why, remote=True, holds=rolled_back)
 
-    def _change(self, switch: Switch, setting: Setting, *, who: str, why: str, automatic: bool) -> Change:
+    def _change(
+        self,
+        switch: Switch,
+        setting: Setting,
+        *,
+        who: str,
+        why: str,
+        automatic: bool = False,
+        remote: bool = False,
+        holds: bool | None = None,
+    ) -> Change:
+        """Move `switch`, log it, keep it in the history and tell the observers.
+
+        `holds`: the change is (`True`) or ends (`False`) a rollback that holds the route back;
+        `None` leaves that as it is. It is settled before the observers hear of the change.
+        """
         change = Change(
             at=time.time(),
             route=switch.name,
@@ -294,8 +303,14 @@ class Switchboard:
             who=who,
             why=why,
             automatic=automatic,
+            remote=remote,
         )
         switch.setting = setting
+        if holds and switch.rolled_back is None:
+            switch.rolled_back = change
+        elif holds is False and switch.rolled_back is not None:
+            switch.rolled_back = None  # moved forward: it judges afresh
+            switch.health.reset()
         self.history.append(change)
         level = logging.WARNING if automatic else logging.INFO
         logger.log(
@@ -340,4 +355,4 @@ class Switchboard:
         target = switch.last_safe
         if switch.setting.state == "shadow" or target == switch.setting:
             target = LEGACY
-        switch.rolled_back = self._change(switch, target, who="turnout", why=f"rolled back: {reason}", automatic=True)
+        self._change(switch, target, who="turnout", why=f"rolled back: {reason}", automatic=True, holds=True)

@@ -67,8 +67,8 @@ class SharedStates:
     # -- the board tells us --------------------------------------------------------------------
 
     def changed(self, switch: Switch, change: Change) -> None:
-        if change.who.endswith("(another worker)"):
-            return
+        if change.remote:
+            return  # it came from the file
         at = time.time_ns()
         self._seen[switch.name] = at
         entry = {
@@ -77,7 +77,7 @@ class SharedStates:
             "who": change.who,
             "why": change.why,
             "automatic": change.automatic,
-            "rolled_back": switch.rolled_back is not None or change.automatic,
+            "rolled_back": switch.rolled_back is not None,
         }
         with open(self.path.with_suffix(".lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
