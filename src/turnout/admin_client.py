@@ -14,6 +14,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from turnout._text import aligned
 from turnout.exceptions import TurnoutError
 
 TIMEOUT = 10.0
@@ -128,8 +129,7 @@ def format_switches(switches: list[dict[str, Any]]) -> str:
                 "-" if rolled is None else rolled["why"],
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+    return "\n".join(aligned(rows))
 
 
 def format_diffs(found: dict[str, Any]) -> str:

@@ -40,7 +40,7 @@ from turnout.logs import logging_config
 from turnout.metrics import MULTIPROCESS
 from turnout.middleware.access_log import AccessLog
 from turnout.report import format_report, migration_report, report_json
-from turnout.routing.table import RouteEntry
+from turnout.routing.table import format_entries
 from turnout.routing.warnings import format_warnings, table_warnings
 from turnout.server import HEADER_TIMEOUT_VARIABLE, protocol
 from turnout.switch.shared import STATES_ENV
@@ -227,18 +227,6 @@ def _serve(args: argparse.Namespace) -> int:
     else:
         uvicorn.run(app, **options)
     return 0
-
-
-def format_entries(entries: Sequence[RouteEntry]) -> str:
-    """Entries as `RouteTable.format` prints the whole table, aligned for themselves."""
-    header = ("PATTERN", "METHODS", "SIDE", "OWNER", "ENDPOINT", "STATUS", "DEFINED AT")
-    rows = [header]
-    for e in entries:
-        methods = "*" if e.methods is None else ",".join(sorted(e.methods))
-        pattern = e.pattern + (("/**" if e.pattern != "/" else "**") if e.kind == "mount" else "")
-        rows.append((pattern, methods, e.side, e.owner or "-", e.endpoint, e.status, e.defined_at or "-"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
 def _routes(args: argparse.Namespace) -> int:

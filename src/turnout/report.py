@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from turnout._text import aligned
 from turnout.bridge.mount import WSGIMount
 from turnout.routing.table import RouteEntry, RouteTable, TableRoute
 from turnout.routing.warnings import RouteWarning, format_warnings
@@ -242,18 +243,6 @@ def _prefix_pattern(prefix: str) -> str:
     return prefix.rstrip("/") + "/**"
 
 
-def _aligned(rows: Sequence[Sequence[str]], *, right: Iterable[int] = (), indent: str = "") -> list[str]:
-    right = set(right)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for row in rows:
-        cells = [
-            cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append((indent + "  ".join(cells)).rstrip())
-    return lines
-
-
 def format_report(report: MigrationReport, *, warnings: Sequence[RouteWarning] = ()) -> str:
     """The report as text, as `turnout report` prints it: a summary line, a table of mounts and
     groups, the routes that remain, what was not counted, and the table's warnings."""
@@ -276,7 +265,7 @@ def format_report(report: MigrationReport, *, warnings: Sequence[RouteWarning] =
                     _figures(f"  {group.name}", group.total, group.replaced, len(group.remaining), group.percent)
                 )
         rows.append(_figures("TOTAL", report.total, report.replaced, len(report.remaining), report.percent))
-        lines.extend(_aligned(rows, right=(1, 2, 3, 4)))
+        lines.extend(aligned(rows, right=(1, 2, 3, 4)))
         lines.extend(_held(report))
         lines.extend(_remaining(report))
         lines.append("")
@@ -305,7 +294,7 @@ def _remaining(report: MigrationReport) -> list[str]:
             for entry in group.remaining:
                 methods = "*" if entry.methods is None else ",".join(sorted(entry.methods))
                 rows.append((entry.pattern, methods, entry.endpoint, entry.defined_at or "-"))
-    for index, line in enumerate(_aligned(rows, indent="    ")):
+    for index, line in enumerate(aligned(rows, indent="    ")):
         if index in heads:
             lines.append(heads[index])
         lines.append(line)
@@ -317,7 +306,7 @@ def _held(report: MigrationReport) -> list[str]:
         return []
     lines = ["", f"Held on the legacy side by their switch ({len(report.held)}, not counted as replaced):"]
     rows = [(h.route, h.pattern, h.state, ", ".join(h.legacy)) for h in report.held]
-    lines.extend(_aligned(rows, indent="  "))
+    lines.extend(aligned(rows, indent="  "))
     return lines
 
 

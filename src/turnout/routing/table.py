@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, NamedTuple
 
+from turnout._text import aligned
 from turnout.exceptions import DuplicateRouteError
 from turnout.routing.pattern import RoutePattern, SegmentKey, SegmentMatcher
 
@@ -386,16 +387,17 @@ class RouteTable:
 
     def format(self) -> str:
         """The table as aligned text, one route per line."""
-        header = ("PATTERN", "METHODS", "SIDE", "OWNER", "ENDPOINT", "STATUS", "DEFINED AT")
-        rows = [header]
-        for e in self.entries:
-            methods = "*" if e.methods is None else ",".join(sorted(e.methods))
-            pattern = e.pattern + (
-                "/**" if e.kind == "mount" and e.pattern != "/" else "**" if e.kind == "mount" else ""
-            )
-            rows.append((pattern, methods, e.side, e.owner or "-", e.endpoint, e.status, e.defined_at or "-"))
-        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+        return format_entries(self.entries)
+
+
+def format_entries(entries: Iterable[RouteEntry]) -> str:
+    """Entries as aligned text, one per line, as `turnout routes` prints them."""
+    rows = [("PATTERN", "METHODS", "SIDE", "OWNER", "ENDPOINT", "STATUS", "DEFINED AT")]
+    for e in entries:
+        methods = "*" if e.methods is None else ",".join(sorted(e.methods))
+        pattern = e.pattern + (("/**" if e.pattern != "/" else "**") if e.kind == "mount" else "")
+        rows.append((pattern, methods, e.side, e.owner or "-", e.endpoint, e.status, e.defined_at or "-"))
+    return "\n".join(aligned(rows))
 
 
 def _describe(entry: RouteEntry) -> str:
