@@ -29,7 +29,6 @@ from turnout.routing.table import RouteTable
 from turnout.switch.admin import MIN_TOKEN, Admin
 from turnout.switch.board import Switchboard
 from turnout.switch.canary import Sticky
-from turnout.switch.compare import CompareRules
 from turnout.switch.health import Thresholds
 from turnout.switch.options import NOISE_SAMPLE, SwitchOptions
 from turnout.switch.shadow import MAX_IN_FLIGHT, MAX_PER_SECOND
@@ -281,7 +280,6 @@ class Turnout(Starlette):
                 noise_sample=noise_sample,
                 rollback=rollback if rollback is not None else Thresholds(),
             )
-            CompareRules.build(ignore_fields=options.ignore_fields)  # a bad pattern fails here, where it was written
         except ValueError as exc:
             raise SwitchError(f"switch {route!r}: {exc}") from None
         self.router.switches.declare(route, options)

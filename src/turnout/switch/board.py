@@ -214,7 +214,7 @@ class Switchboard:
                 legacy=tuple(r.entry for r in route.legacy),
                 options=options,
                 setting=options.setting,
-                rules=CompareRules.build(),
+                rules=options.rules,
                 health=RouteHealth(options.rollback, clock=self._clock),
             )
         route.switch = switch
@@ -226,7 +226,7 @@ class Switchboard:
     def _configure(self, switch: Switch, options: SwitchOptions) -> None:
         switch.options = options
         switch.setting = options.setting
-        switch.rules = CompareRules.build(ignore_fields=options.ignore_fields, ignore_headers=options.ignore_headers)
+        switch.rules = options.rules
         switch.health = RouteHealth(options.rollback, clock=self._clock)
 
     # -- reading ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from turnout.switch.canary import Sticky
+from turnout.switch.compare import CompareRules
 from turnout.switch.health import Thresholds
 from turnout.switch.state import NEW, Setting
 
@@ -34,7 +35,11 @@ class SwitchOptions:
     ignore_headers: tuple[str, ...] = ()
     noise_sample: float = NOISE_SAMPLE
     rollback: Thresholds = field(default_factory=Thresholds)
+    rules: CompareRules = field(init=False, repr=False, compare=False)
+    """The compiled comparison rules: a bad ignore pattern fails here, where the options are written."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.noise_sample <= 1:
             raise ValueError(f"noise_sample is a share between 0 and 1, not {self.noise_sample!r}")
+        rules = CompareRules.build(ignore_fields=self.ignore_fields, ignore_headers=self.ignore_headers)
+        object.__setattr__(self, "rules", rules)
