@@ -40,7 +40,7 @@ from turnout.logs import logging_config
 from turnout.metrics import MULTIPROCESS
 from turnout.middleware.access_log import AccessLog
 from turnout.report import format_report, migration_report, report_json
-from turnout.routing.table import format_entries
+from turnout.routing.table import format_entries as format_entries  # `turnout.cli.format_entries`, as before
 from turnout.routing.warnings import format_warnings, table_warnings
 from turnout.server import HEADER_TIMEOUT_VARIABLE, protocol
 from turnout.switch.shared import STATES_ENV
