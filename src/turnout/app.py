@@ -153,11 +153,21 @@ class Turnout(Starlette):
     def build_middleware_stack(self) -> ASGIApp:
         # The edge comes first, so that every response has the request id, a 500 page included.
         observers = [o for o in (self.access_log, self.metrics) if o is not None]
+        # The edge may take legacy requests straight to their mount only when nothing sits in
+        # between that would act on them: no middleware of the user's, no app-wide body limit
+        # (Starlette's counts chunked bodies in `receive`), and no debug traceback pages.
+        plain = not self.user_middleware and self.max_body_size is None and not self.debug
+        error_handler = None
+        for key, value in self.exception_handlers.items():
+            if key in (500, Exception):
+                error_handler = value  # the one `ServerErrorMiddleware` takes
         return EdgeMiddleware(
             super().build_middleware_stack(),
             trusted_proxies=self.trusted_proxies,
             observers=observers,
             max_body_size=self.max_body_size,
+            direct=self.router.direct if plain else None,
+            error_handler=error_handler,
         )
 
     # -- registering ------------------------------------------------------------------------

@@ -176,6 +176,25 @@ class TableRouter(Router):
 
     # -- dispatch ---------------------------------------------------------------------------
 
+    def direct(self, scope: Scope) -> tuple[WSGIMount, str] | None:
+        """The mount and raw path of an HTTP request to a legacy-only route seen before, else `None`.
+
+        For the edge's short way to the bridge (see `EdgeMiddleware`): only paths the router has
+        matched before qualify, so this is one dictionary look-up, and a request it turns down goes
+        the whole way, through `app`, which matches (and remembers) it.
+        """
+        raw = raw_route_path(scope)
+        seen = self._seen.get((scope["method"], raw))
+        if seen is None:
+            return None
+        route = seen[0].route
+        target = route.target
+        if type(target) is not WSGIMount or route.switch is not None:
+            return None
+        scope["router"] = self
+        scope[ROUTE] = route.entry
+        return target, raw
+
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "lifespan":

@@ -10,7 +10,7 @@ from starlette.types import Receive, Scope, Send
 
 from turnout._types import WSGIApp
 from turnout.bridge.options import DEFAULT_THREADS, LegacyLimits
-from turnout.bridge.responder import Exchange, LegacyGateway
+from turnout.bridge.responder import Exchange, Headers, LegacyGateway
 from turnout.routing.imported import mount_route_specs
 from turnout.routing.introspection import introspect
 from turnout.routing.pattern import parse_prefix
@@ -81,6 +81,13 @@ class WSGIMount:
         if scope["type"] != "http":
             await send({"type": "websocket.close", "code": 1000})
             return
+        await self.exchange(scope, receive, send, raw_path).run()
+
+    def exchange(self, scope: Scope, receive: Receive, send: Send, raw_path: str, headers: Headers = ()) -> Exchange:
+        """The exchange that serves one HTTP request under this mount, once it is run.
+
+        `headers` go on every response it sends (the edge's, when it calls the mount directly).
+        """
         if self.depth:
             cut = 0
             for _ in range(self.depth):
@@ -91,7 +98,7 @@ class WSGIMount:
             script_name, path_info = raw_path[:cut], raw_path[cut:]
         else:
             script_name, path_info = "", raw_path
-        await Exchange(self.gateway, scope, receive, send).run(script_name, path_info)
+        return Exchange(self.gateway, scope, receive, send, script_name, path_info, headers)
 
     async def shutdown(self, grace: float) -> None:
         """Stop the pool's threads, waiting up to `grace` seconds for requests still running."""

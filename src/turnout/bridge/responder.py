@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
@@ -47,6 +47,8 @@ logger = logging.getLogger("turnout.bridge")
 HIGH_WATER = 256 * 1024
 WATCH_AFTER = 0.05  # seconds a response may run before turnout watches for its client leaving
 _FORBIDDEN = ("\r", "\n", "\0")
+
+Headers = Sequence[tuple[bytes, bytes]]
 
 
 class LegacyTimeout(TimeoutError):
@@ -102,13 +104,29 @@ class LegacyGateway:
 
 
 class Exchange:
-    """Runs one request through a mount's WSGI app. Create one per request and await `run()`."""
+    """Runs one request through a mount's WSGI app. Create one per request and await `run()`.
 
-    def __init__(self, gateway: LegacyGateway, scope: Scope, receive: Receive, send: Send) -> None:
+    `script_name` and `path_info` are raw (percent-encoded); `headers` go on every response sent,
+    an error page included.
+    """
+
+    def __init__(
+        self,
+        gateway: LegacyGateway,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        script_name: str = "",
+        path_info: str = "/",
+        headers: Headers = (),
+    ) -> None:
         self.gateway = gateway
         self.scope = scope
         self.receive = receive
         self.send = send
+        self.script_name = script_name
+        self.path_info = path_info
+        self.extra_headers = headers
         self.loop = asyncio.get_running_loop()
         # Written by the thread, read by the loop.
         self._outbox: deque[Message | _Failure | _Done] = deque()
@@ -129,6 +147,7 @@ class Exchange:
         self.body: RequestBody | None = None
         self._abort: str | None = None
         self._started = False
+        self._answered = False  # an error page of turnout's was sent
         self._streaming = False
         self._watcher: asyncio.Task[None] | None = None
         self._watch_delay: asyncio.TimerHandle | None = None
@@ -149,7 +168,12 @@ class Exchange:
 
     # -- loop side --------------------------------------------------------------------------
 
-    async def run(self, script_name: str, path_info: str) -> None:
+    @property
+    def responded(self) -> bool:
+        """Whether a response has started: the legacy app's, or an error page."""
+        return self._started or self._answered
+
+    async def run(self) -> None:
         gateway = self.gateway
         limits = gateway.limits
         length = _content_length(self.scope)
@@ -170,7 +194,7 @@ class Exchange:
         final_seen = False
         try:
             self.body = RequestBody(self.loop, self._receive_body, chunk, first.get("more_body", False))
-            environ = build_environ(self.scope, script_name=script_name, path_info=path_info, body=self.body)
+            environ = build_environ(self.scope, script_name=self.script_name, path_info=self.path_info, body=self.body)
             environ["wsgi.errors"] = gateway.errors
             environ["wsgi.file_wrapper"] = FileWrapper
             context = contextvars.copy_context()
@@ -209,6 +233,9 @@ class Exchange:
         headers = dict(headers or {})
         if self.gateway.served_by:
             headers["X-Served-By"] = self.gateway.served_by
+        for name, value in self.extra_headers:
+            headers[name.decode("latin-1")] = value.decode("latin-1")
+        self._answered = True
         response = error_response(self.scope, status, detail, headers)
         await response(self.scope, self.receive, self.send)
 
@@ -429,6 +456,7 @@ class Exchange:
             raise AssertionError("the legacy app returned a body before it called start_response()")
         self._headers_sent = True
         self._headers.extend(self.gateway.extra_headers)
+        self._headers.extend(self.extra_headers)
         # Queued without waking the loop: the first body chunk, or the end, follows at once and
         # wakes it, so that status, headers and body leave in one batch.
         self._outbox.append({"type": "http.response.start", "status": self._status, "headers": self._headers})

@@ -10,14 +10,27 @@ Every request goes through it first. It:
   if there are any.
 These are one middleware rather than four because each would scan the headers and wrap `send`
 again, a cost the new side pays on every request (see docs/benchmarks.md).
+
+The short way to the bridge: with `direct` (the router's, when the app has no middleware of its
+own), a request to a legacy route the router has matched before goes from here straight to its
+mount, past Starlette's error and exception middleware and the router. The bridge adds the
+request id to the response itself, so `send` is not wrapped either. Those layers cost a small
+legacy request about a tenth of its time, and do nothing for it: the bridge answers its own
+errors (413, 500, 503, 504), and never raises `HTTPException`. A failure of turnout's own before
+a response has started still gets the app's 500 page, as `ServerErrorMiddleware` gives it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, Protocol
 
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from turnout.errors import error_response
@@ -40,6 +53,28 @@ _WATCHED = {
 }
 
 
+class DirectExchange(Protocol):
+    """One legacy request, ready to run (`turnout.bridge.responder.Exchange`)."""
+
+    @property
+    def responded(self) -> bool: ...
+
+    async def run(self) -> None: ...
+
+
+class DirectTarget(Protocol):
+    """A legacy mount the edge can hand a request to (`turnout.bridge.mount.WSGIMount`)."""
+
+    def exchange(
+        self, scope: Scope, receive: Receive, send: Send, raw_path: str, headers: Sequence[tuple[bytes, bytes]]
+    ) -> DirectExchange: ...
+
+
+# The mount and raw path of a request the edge may hand straight to the bridge, or `None`.
+Direct = Callable[[Scope], "tuple[DirectTarget, str] | None"]
+ErrorHandler = Callable[[Request, Exception], Any]
+
+
 def declared_too_large(length: bytes, limit: int) -> tuple[int, str] | None:
     """A 413 for a declared `Content-Length` over `limit`."""
     if length.isdigit() and int(length) > limit:
@@ -57,8 +92,12 @@ class EdgeMiddleware:
         trusted_proxies: Iterable[str] = (),
         observers: Sequence[Observer] = (),
         max_body_size: int | None = None,
+        direct: Direct | None = None,
+        error_handler: ErrorHandler | None = None,
     ) -> None:
         self.app = app
+        self.direct = direct
+        self.error_handler = error_handler
         # The app-wide limit, for a declared length: refused here, on turnout's error page.
         # (Starlette's own check would answer it in plain text; it still counts chunked bodies.)
         self.max_body_size = max_body_size
@@ -101,6 +140,20 @@ class EdgeMiddleware:
             scope["state"] = state = {}
         state["request_id"] = rid
         header = (_REQUEST_ID, rid.encode("ascii"))
+        direct = self.direct(scope) if self.direct is not None else None
+        if direct is not None:
+            token = request_id.set(rid)
+            try:
+                if self.observers:
+                    target, raw = direct
+                    await self._observed(
+                        lambda counting: self._direct(target, raw, scope, receive, counting, header), scope, send, rid
+                    )
+                else:
+                    await self._direct(direct[0], direct[1], scope, receive, send, header)
+            finally:
+                request_id.reset(token)
+            return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -114,13 +167,38 @@ class EdgeMiddleware:
         token = request_id.set(rid)
         try:
             if self.observers:
-                await self._observed(scope, receive, send_with_headers, rid)
+                await self._observed(lambda counting: self.app(scope, receive, counting), scope, send_with_headers, rid)
             else:
                 await self.app(scope, receive, send_with_headers)
         finally:
             request_id.reset(token)
 
-    async def _observed(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:
+    async def _direct(
+        self, target: DirectTarget, raw: str, scope: Scope, receive: Receive, send: Send, header: tuple[bytes, bytes]
+    ) -> None:
+        exchange = target.exchange(scope, receive, send, raw, (header,))
+        try:
+            await exchange.run()
+        except Exception as exc:
+            if not exchange.responded:
+                response = await self._error_page(scope, exc)
+                response.raw_headers.append(header)
+                await response(scope, receive, send)
+            raise  # as `ServerErrorMiddleware` does: the server logs it
+
+    async def _error_page(self, scope: Scope, exc: Exception) -> Response:
+        """The app's 500 page for `exc`, from its handler for 500 (or `Exception`), as Starlette renders it."""
+        handler = self.error_handler
+        request = Request(scope)
+        if handler is None:
+            return error_response(scope, 500, "Internal Server Error")
+        if asyncio.iscoroutinefunction(handler):
+            response: Response = await handler(request, exc)
+        else:
+            response = await run_in_threadpool(handler, request, exc)
+        return response
+
+    async def _observed(self, call: Callable[[Send], Awaitable[None]], scope: Scope, send: Send, rid: str) -> None:
         started = time.perf_counter()
         status = 500  # what the client gets if the app fails before it starts a response
         sent = 0
@@ -134,7 +212,7 @@ class EdgeMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, counting)
+            await call(counting)
         finally:
             client = scope.get("client")
             record = RequestRecord(
