@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import gc
 import logging
 import sys
 import threading
@@ -236,3 +238,34 @@ async def test_the_pools_stop_with_the_lifespan() -> None:
     # And the app serves again after a new start-up.
     async with client(turnout) as http:
         assert (await http.get("/")).text == "ok"
+
+
+def hello(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"hello " + body]
+
+
+@pytest.mark.anyio
+async def test_a_finished_request_is_freed_without_the_garbage_collector() -> None:
+    # Objects left in reference cycles wait for the collector, whose passes over every request
+    # in flight cost a small legacy request about a tenth of its time.
+    from turnout.bridge.responder import Exchange
+
+    async with client(mounted(validator(hello))) as http:
+        await http.get("/")
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(5):
+                assert (await http.get("/")).text == "hello "
+                assert (await http.post("/", content=b"body")).text == "hello body"
+            for _ in range(100):  # the last request's thread may still be on its way out
+                left = sum(1 for o in gc.get_objects() if isinstance(o, Exchange))
+                if not left:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            gc.enable()
+    assert left == 0

@@ -54,6 +54,7 @@ class WorkerPool:
                 job()
             except BaseException:  # pragma: no cover - jobs catch their own errors
                 logger.exception("a job in the %r pool failed", self.name)
+            job = None  # an idle thread keeps nothing of its last request alive
             self._idle.release()
 
     @property

@@ -221,6 +221,10 @@ class Exchange:
                 self._watcher.cancel()
             if not final_seen:
                 self._detach()
+            # The body reader calls back into this exchange: letting go of it breaks the cycle, so
+            # that the request's objects are freed at once, not by the garbage collector (whose
+            # passes over in-flight requests cost a small request about a tenth of its time).
+            self.body = None
 
     async def _overloaded(self, reason: str) -> None:
         gateway = self.gateway
