@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
+from turnout._gc import freeze_startup
 from turnout.bridge.governor import TARGET_LAG, Governor
 from turnout.bridge.mount import WSGIMount
 from turnout.lifespan import Lifespan as LifespanDriver
@@ -94,8 +95,16 @@ class ASGIMount:
 class TableRouter(Router):
     """Starlette's `Router`, matching through the shared `RouteTable` instead of trying routes in turn."""
 
-    def __init__(self, *, lifespan: Lifespan[Any] | None, served_by_header: bool, shutdown_grace: float) -> None:
+    def __init__(
+        self,
+        *,
+        lifespan: Lifespan[Any] | None,
+        served_by_header: bool,
+        shutdown_grace: float,
+        gc_freeze: bool = True,
+    ) -> None:
         super().__init__(routes=[], redirect_slashes=False, lifespan=None)
+        self.gc_freeze = gc_freeze
         self._user_lifespan = lifespan
         self.lifespan_context = self._lifespan  # type: ignore[assignment]
         self.served_by_header = served_by_header
@@ -168,11 +177,12 @@ class TableRouter(Router):
                 # The server has already given in-flight requests the grace period before the
                 # lifespan ends: what still runs now is stuck, and its threads are daemons.
                 stack.push_async_callback(mount.shutdown, min(self.shutdown_grace, POOL_DRAIN))
+            state = None
             if self._user_lifespan is not None:
                 state = await stack.enter_async_context(self._user_lifespan(app))
-                yield state
-            else:
-                yield None
+            if self.gc_freeze:
+                freeze_startup()  # everything start-up made, the user's lifespan included
+            yield state
 
     # -- dispatch ---------------------------------------------------------------------------
 

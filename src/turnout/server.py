@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol as _H11Protocol
@@ -125,7 +126,8 @@ class _HeaderDeadline:
 
     One timer per connection, armed once: each response only moves the deadline (a float), and
     the timer, when it fires early, sleeps again until the deadline. This keeps the cost of a
-    small keep-alive request to an attribute write.
+    small keep-alive request to an attribute write. A protocol may set `_idle_until` too (the
+    keep-alive deadline, see `HttpToolsProtocol`): the same timer serves it.
     """
 
     loop: asyncio.AbstractEventLoop
@@ -134,7 +136,10 @@ class _HeaderDeadline:
     _deadline: float = 0.0
     _waiting_for_headers = False
     _timer: asyncio.TimerHandle | None = None
+    _timer_at: float = 0.0
     _seen_cycle: Any = None
+    _idle_until: float | None = None
+    timeout_keep_alive_handler: Callable[[], None]  # Uvicorn's protocols define it
 
     def connection_made(self, transport: asyncio.Transport) -> None:
         coalescing = CoalescingTransport(transport, asyncio.get_running_loop())
@@ -143,6 +148,7 @@ class _HeaderDeadline:
         self._expect_headers()
 
     def data_received(self, data: bytes) -> None:
+        self._idle_until = None  # the client spoke: the connection is not idle
         super().data_received(data)  # type: ignore[misc]
         cycle = self.cycle
         if cycle is not None and cycle is not self._seen_cycle:
@@ -164,19 +170,35 @@ class _HeaderDeadline:
     def _expect_headers(self) -> None:
         self._waiting_for_headers = True
         self._deadline = self.loop.time() + self._timeout
-        if self._timer is None:
-            self._timer = self.loop.call_at(self._deadline, self._check)
+        idle_until = self._idle_until
+        self._arm(self._deadline if idle_until is None else min(idle_until, self._deadline))
+
+    def _arm(self, when: float) -> None:
+        timer = self._timer
+        if timer is not None:
+            if self._timer_at <= when:
+                return  # it fires first, and sleeps again until the deadline
+            timer.cancel()
+        self._timer = self.loop.call_at(when, self._check)
+        self._timer_at = when
 
     def _check(self) -> None:
         self._timer = None
-        if not self._waiting_for_headers:
-            return  # a request is being served: its own timeout applies; the next response re-arms
-        remaining = self._deadline - self.loop.time()
-        if remaining > 0:
-            self._timer = self.loop.call_at(self._deadline, self._check)
+        now = self.loop.time()
+        idle_until = self._idle_until
+        if idle_until is not None and now >= idle_until:
+            self._idle_until = None
+            self.timeout_keep_alive_handler()
             return
-        logger.debug("closing a connection that did not send its headers within %ss", self._timeout)
-        self.transport.close()
+        if self._waiting_for_headers and now >= self._deadline:
+            logger.debug("closing a connection that did not send its headers within %ss", self._timeout)
+            self.transport.close()
+            return
+        # A request is being served, or a deadline moved: its own timeout applies, or sleep again.
+        if self._waiting_for_headers:
+            self._arm(self._deadline if idle_until is None else min(idle_until, self._deadline))
+        elif idle_until is not None:
+            self._arm(idle_until)
 
 
 class H11Protocol(_HeaderDeadline, _H11Protocol):  # type: ignore[misc]
@@ -184,7 +206,25 @@ class H11Protocol(_HeaderDeadline, _H11Protocol):  # type: ignore[misc]
 
 
 class HttpToolsProtocol(_HeaderDeadline, _HttpToolsProtocol):  # type: ignore[misc]
-    """Uvicorn's httptools protocol with a header-read deadline."""
+    """Uvicorn's httptools protocol with a header-read deadline.
+
+    Its keep-alive timeout rides on the connection's one timer: Uvicorn arms a timer after each
+    response and cancels it when the next request arrives, a cost every keep-alive request pays.
+    """
+
+    def on_response_complete(self) -> None:
+        # Uvicorn 0.54's, except that the keep-alive timeout is a deadline, not a new timer.
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._unset_keepalive_if_required()
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self._idle_until = self.loop.time() + self.timeout_keep_alive
+        self._expect_headers()
 
 
 PROTOCOLS: dict[str, type[asyncio.Protocol]] = {"h11": H11Protocol, "httptools": HttpToolsProtocol}

@@ -107,6 +107,38 @@ async def test_a_request_that_waits_past_the_queue_timeout_gets_a_503() -> None:
 
 
 @pytest.mark.anyio
+async def test_the_queue_timeout_holds_when_it_is_longer_than_the_timeout() -> None:
+    # One timer serves both limits: while the request waits, only the queue timeout counts.
+    gate = Gate()
+    app = gated(gate, threads=1, queue=4, queue_timeout=0.6, timeout=0.2)
+    async with client(app) as http:
+        slow = asyncio.create_task(http.get("/a/slow"))
+        await gate.wait_entered()
+        started = time.monotonic()
+        refused = await http.get("/a/fast")
+        waited = time.monotonic() - started
+        assert refused.status_code == 503
+        assert 0.5 < waited < 3
+        gate.open.set()
+        assert (await slow).status_code == 504  # the running one: past its own timeout
+
+
+@pytest.mark.anyio
+async def test_a_queued_request_that_gets_its_thread_in_time_is_served_in_full() -> None:
+    gate = Gate()
+    app = gated(gate, threads=1, queue=4, queue_timeout=0.5, timeout=5)
+    async with client(app) as http:
+        slow = asyncio.create_task(http.get("/a/slow"))
+        await gate.wait_entered()
+        queued = asyncio.create_task(http.get("/a/fast"))
+        await asyncio.sleep(0.2)
+        gate.open.set()
+        await asyncio.sleep(0.6)  # past the queue timeout, now running or done: the timer goes on to the timeout
+        assert (await queued).text == "/fast"
+        assert (await slow).text == "/slow"
+
+
+@pytest.mark.anyio
 async def test_a_request_past_its_timeout_gets_a_504_and_its_thread_counts_as_stuck(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

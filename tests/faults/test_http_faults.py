@@ -154,3 +154,35 @@ def test_plain_a2wsgi_under_h11_serves_a_request_hidden_after_a_chunked_body() -
         send_raw(base, SMUGGLING["te-and-cl"], timeout=2)
         time.sleep(0.2)
     assert "/smuggled" in recorder.paths
+
+
+def exchange_on(sock: socket.socket, path: str) -> bytes:
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    reply = b""
+    while not reply.endswith((path.encode() + b" read 0", b"\r\n0\r\n\r\n")):  # a length, or chunks
+        chunk = sock.recv(65536)
+        assert chunk, f"the server closed the connection before answering {path}"
+        reply += chunk
+    return reply
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("parser", PARSERS)
+def test_a_keep_alive_connection_closes_once_idle_for_the_keep_alive_timeout(
+    parser: str, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # turnout's httptools protocol keeps this deadline on the connection's one timer.
+    monkeypatch.setenv(HEADER_TIMEOUT_VARIABLE, "30")
+    app = Turnout()
+    app.mount_wsgi("/", recorder, name="legacy")
+    with run_server(app, http=protocol(parser), timeout_keep_alive=0.6) as base:
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            for index in range(4):  # each request comes before the timeout: the connection stays open
+                assert status_of(exchange_on(sock, f"/{index}")) == 200
+                time.sleep(0.3)
+            started = time.monotonic()
+            assert sock.recv(65536) == b""  # then idle: closed
+            waited = time.monotonic() - started + 0.3
+    assert 0.4 < waited < 3
+    assert recorder.paths == ["/0", "/1", "/2", "/3"]

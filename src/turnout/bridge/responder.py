@@ -46,7 +46,6 @@ logger = logging.getLogger("turnout.bridge")
 
 HIGH_WATER = 256 * 1024
 WATCH_AFTER = 0.05  # seconds a response may run before turnout watches for its client leaving
-_FORBIDDEN = ("\r", "\n", "\0")
 
 Headers = Sequence[tuple[bytes, bytes]]
 
@@ -73,7 +72,7 @@ _END: Message = {"type": "http.response.body", "body": b"", "more_body": False}
 
 
 def _check(text: str, what: str) -> None:
-    if any(c in text for c in _FORBIDDEN):
+    if "\r" in text or "\n" in text or "\0" in text:  # three scans cost less than a generator
         raise ValueError(f"the legacy app set a response {what} with CR, LF or NUL in it: {text!r}")
 
 
@@ -155,7 +154,7 @@ class Exchange:
         self._last_progress = 0.0  # time.monotonic(), written by both sides
         self._received = 0
         self._stuck = False
-        self._queue_timer: asyncio.TimerHandle | None = None
+        self._queue_deadline: float | None = None  # time.monotonic() past which a request still queued gives up
         self._submitted_at = 0.0
         self._started_at = 0.0  # written by the thread when it starts on the request
         # Who gives the thread's place back: the loop when it reads the last message, or the
@@ -200,9 +199,12 @@ class Exchange:
             context = contextvars.copy_context()
             self._last_progress = self._submitted_at = time.monotonic()
             gateway.pool.submit(functools.partial(context.run, self._run_app, environ))
-            self._timer = self.loop.call_later(limits.timeout, self._on_timeout)
+            # One timer serves both limits: the queue timeout first, if the request may wait.
+            delay = limits.timeout
             if gateway.budget.may_wait:
-                self._queue_timer = self.loop.call_later(limits.queue_timeout, self._on_queue_timeout)
+                self._queue_deadline = self._submitted_at + limits.queue_timeout
+                delay = min(delay, limits.queue_timeout)
+            self._timer = self.loop.call_later(delay, self._on_timer)
             final_seen = await self._deliver()
         except BaseException:
             self._abandon()
@@ -211,8 +213,6 @@ class Exchange:
         finally:
             if self._timer is not None:
                 self._timer.cancel()
-            if self._queue_timer is not None:
-                self._queue_timer.cancel()
             if self._submitted_at:
                 self.scope[QUEUE_WAIT] = (self._started_at or time.monotonic()) - self._submitted_at
             if self._watch_delay is not None:
@@ -310,10 +310,6 @@ class Exchange:
         self._stop()
         self._signal()
 
-    def _on_queue_timeout(self) -> None:
-        if self._abandon():
-            self._give_up_later("queue timeout")
-
     def _abandon(self) -> bool:
         """Give up on a request that still waits for a thread; `False` if a thread has it already."""
         with self._lock:
@@ -323,14 +319,20 @@ class Exchange:
         self.gateway.budget.abandoned += 1
         return True
 
-    def _on_timeout(self) -> None:
+    def _on_timer(self) -> None:
         timeout = self.gateway.limits.timeout
-        if self._state == _QUEUED:  # the run has not started: the queue timeout governs the wait
-            self._timer = self.loop.call_later(timeout, self._on_timeout)
+        now = time.monotonic()
+        if self._state == _QUEUED:  # the run has not started: only the queue timeout governs the wait
+            deadline = self._queue_deadline
+            if deadline is not None and now >= deadline and self._abandon():
+                self._give_up_later("queue timeout")
+                return
+            delay = deadline - now if deadline is not None and deadline > now else timeout
+            self._timer = self.loop.call_later(delay, self._on_timer)
             return
-        idle = time.monotonic() - self._last_progress
+        idle = now - self._last_progress
         if idle < timeout:
-            self._timer = self.loop.call_later(timeout - idle, self._on_timeout)
+            self._timer = self.loop.call_later(timeout - idle, self._on_timer)
             return
         self._give_up_later("timeout")
 
