@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import socket
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
@@ -315,3 +316,40 @@ def test_a_client_that_leaves_is_logged_at_debug_level_only(caplog: pytest.LogCa
         time.sleep(0.1)
     assert "client left" in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+class Endless:
+    """A legacy download of 64 MiB in 64 KiB chunks that counts what it has produced."""
+
+    def __init__(self) -> None:
+        self.produced = 0
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        chunk = b"\0" * 65536
+        for _ in range(1024):
+            self.produced += len(chunk)
+            yield chunk
+
+
+@pytest.mark.server
+def test_a_client_that_stops_reading_holds_the_legacy_app_back() -> None:
+    endless = Endless()
+    app = Turnout()
+    app.mount_wsgi("/", endless, name="legacy")
+    with run_server(app) as base:
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+            sock.sendall(b"GET /download HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+            time.sleep(1.0)  # reads nothing: the app could produce all 64 MiB in this time
+            held_back_at = endless.produced
+            for _ in range(50):
+                if not sock.recv(1024 * 1024):
+                    break
+            time.sleep(0.3)
+            went_on_to = endless.produced
+    # Socket buffers, the transport's, and the bridge's window of 1 MiB: far below the whole.
+    assert held_back_at <= 24 * 1024 * 1024, held_back_at
+    assert went_on_to > held_back_at  # reading again lets it go on

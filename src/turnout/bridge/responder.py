@@ -44,7 +44,10 @@ from turnout.middleware.record import QUEUE_WAIT
 
 logger = logging.getLogger("turnout.bridge")
 
-HIGH_WATER = 256 * 1024
+HIGH_WATER = 1024 * 1024  # 256 KiB moved 0.75x gunicorn gthread's MiB/s on a 512 MiB download, 1 MiB 0.9x
+# A thread held back at HIGH_WATER goes on once no more than this is in flight: it then fills
+# the window in one go, and the loop sends a batch, instead of a wake-up each way per chunk.
+LOW_WATER = HIGH_WATER // 4
 WATCH_AFTER = 0.05  # seconds a response may run before turnout watches for its client leaving
 
 Headers = Sequence[tuple[bytes, bytes]]
@@ -280,7 +283,7 @@ class Exchange:
                     await send(message)
                     self._sent += len(message["body"])
                     room = self._room
-                    if room is not None:
+                    if room is not None and self._queued - self._sent <= LOW_WATER:
                         room.set()
                     self._last_progress = time.monotonic()
                 else:
@@ -482,7 +485,7 @@ class Exchange:
                 room = self._room = threading.Event()
             room.clear()
             # Checked again after clear(): the loop may have made room in between. The loop sets
-            # the event after each chunk it sends, and more than HIGH_WATER bytes are on their way.
+            # the event once no more than LOW_WATER bytes are on their way.
             if self._queued - self._sent > HIGH_WATER and not self.cancelled:  # pragma: no branch
                 room.wait(1.0)
 
