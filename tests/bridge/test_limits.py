@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import socket
+import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
