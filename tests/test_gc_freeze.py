@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from turnout import Turnout, _gc
+from tests.fixtures import write_config
+from turnout import ConfigError, Turnout, _gc
 from turnout.testing import client
 
 
@@ -50,3 +52,14 @@ def test_nothing_is_frozen_while_the_collector_is_off() -> None:
     assert gc.get_freeze_count() == 0
     assert _gc.freeze_startup()
     assert not _gc.freeze_startup()
+
+
+def test_turnout_toml_turns_it_off(tmp_path: Path) -> None:
+    assert Turnout.from_config(write_config(tmp_path, "[app]\n")).router.gc_freeze
+    app = Turnout.from_config(write_config(tmp_path, "[app]\ngc_freeze = false\n"))
+    assert not app.router.gc_freeze
+
+
+def test_a_wrong_value_names_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="app.gc_freeze"):
+        Turnout.from_config(write_config(tmp_path, '[app]\ngc_freeze = "no"\n'))

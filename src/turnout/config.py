@@ -72,6 +72,7 @@ class AppConfig:
     shadow_max_in_flight: int = MAX_IN_FLIGHT
     shadow_max_per_second: float = MAX_PER_SECOND
     shadow_timeout: float = SHADOW_TIMEOUT
+    gc_freeze: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,6 +387,7 @@ _APP = (
     "shadow_max_in_flight",
     "shadow_max_per_second",
     "shadow_timeout",
+    "gc_freeze",
 )
 _WSGI = ("prefix", "app", "django_settings", "name", "threads", "queue", "queue_timeout", "timeout", "max_body_size")
 _ASGI = ("prefix", "app", "name")
@@ -443,6 +445,7 @@ def _read_app(config: TurnoutConfig, data: dict[str, Any]) -> AppConfig:
             "shadow_max_per_second", defaults.shadow_max_per_second, minimum=0, inclusive=False
         ),
         shadow_timeout=table.number("shadow_timeout", defaults.shadow_timeout, minimum=0, inclusive=False),
+        gc_freeze=table.boolean("gc_freeze", defaults.gc_freeze),
     )
 
 
@@ -856,6 +859,7 @@ def build_app(config: TurnoutConfig, cls: type[Turnout]) -> Turnout:
         shadow_max_in_flight=config.app.shadow_max_in_flight,
         shadow_max_per_second=config.app.shadow_max_per_second,
         shadow_timeout=config.app.shadow_timeout,
+        gc_freeze=config.app.gc_freeze,
         **_admin_options(config),
     )
     for wsgi in config.wsgi:
