@@ -9,7 +9,7 @@ with those of the same app with a pass-through middleware, which never takes the
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 from wsgiref.validate import validator
 
@@ -18,11 +18,12 @@ import pytest
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from turnout import Turnout
 from turnout._types import Environ, StartResponse
 from turnout.bridge import responder
+from turnout.middleware.edge import EdgeMiddleware
 from turnout.testing import client
 
 
@@ -158,3 +159,49 @@ async def test_the_access_log_records_requests_on_the_short_way(caplog: pytest.L
     assert len(lines) == 4
     assert sum(" 200 " in line for line in lines) == 2
     assert sum(" 404 " in line for line in lines) == 2
+
+
+class FailingExchange:
+    def __init__(self, send: Send, responded: bool) -> None:
+        self.send = send
+        self.responded = responded
+
+    async def run(self) -> None:
+        if self.responded:
+            await self.send({"type": "http.response.start", "status": 200, "headers": []})
+        raise RuntimeError("the bridge failed")
+
+
+class FailingTarget:
+    def __init__(self, responded: bool) -> None:
+        self.responded = responded
+
+    def exchange(
+        self, scope: Scope, receive: Receive, send: Send, raw_path: str, headers: Sequence[tuple[bytes, bytes]]
+    ) -> FailingExchange:
+        return FailingExchange(send, self.responded)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("responded", [False, True])
+async def test_the_edge_alone_gives_turnouts_500_page_only_before_a_response_started(responded: bool) -> None:
+    async def unreachable(scope: Scope, receive: Receive, send: Send) -> None:
+        raise AssertionError("the whole way was taken")
+
+    edge = EdgeMiddleware(unreachable, direct=lambda scope: (FailingTarget(responded), "/x"))
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    scope: Scope = {"type": "http", "method": "GET", "path": "/x", "headers": [], "query_string": b""}
+    with pytest.raises(RuntimeError, match="the bridge failed"):
+        await edge(scope, receive, send)
+    starts = [m for m in sent if m["type"] == "http.response.start"]
+    assert len(starts) == 1
+    assert starts[0]["status"] == (200 if responded else 500)
+    if not responded:
+        assert dict(starts[0]["headers"])[b"x-request-id"] == scope["state"]["request_id"].encode()
