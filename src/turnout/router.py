@@ -118,6 +118,8 @@ class TableRouter(Router):
         self.served = 0
         # Paths seen before, by method and raw path: most traffic repeats a small set of paths.
         self._seen: dict[tuple[str, str], tuple[Found, list[str]]] = {}
+        # Whether a seen path may take the edge's short way, by method and raw path bytes.
+        self._direct: dict[tuple[str, bytes], _Direct | Literal[False]] = {}
         self.switches = Switchboard()
         self._governor: Governor | None = None
         self.shadows = Shadows(self.switches, lagging=self._lagging)
@@ -155,6 +157,7 @@ class TableRouter(Router):
     def invalidate(self) -> None:
         self._table = None
         self._seen = {}
+        self._direct = {}
 
     # -- lifespan ---------------------------------------------------------------------------
 
@@ -190,20 +193,38 @@ class TableRouter(Router):
         """The mount and raw path of an HTTP request to a legacy-only route seen before, else `None`.
 
         For the edge's short way to the bridge (see `EdgeMiddleware`): only paths the router has
-        matched before qualify, so this is one dictionary look-up, and a request it turns down goes
-        the whole way, through `app`, which matches (and remembers) it.
+        matched before qualify, and the answer for each is remembered by the raw bytes of the
+        path, so that this costs every request, of either side, one dictionary look-up. A
+        request it turns down goes the whole way, through `app`, which matches (and remembers) it.
         """
-        raw = raw_route_path(scope)
-        seen = self._seen.get((scope["method"], raw))
-        if seen is None:
+        raw_bytes = scope.get("raw_path")
+        if raw_bytes is None or scope.get("root_path"):
             return None
+        key = (scope["method"], raw_bytes)
+        known = self._direct.get(key)
+        if known is None:
+            known = self._decide_direct(scope, key)
+        if known is False:
+            return None
+        mount, raw, entry = known
+        scope["router"] = self
+        scope[ROUTE] = entry
+        return mount, raw
+
+    def _decide_direct(self, scope: Scope, key: tuple[str, bytes]) -> _Direct | Literal[False]:
+        raw = raw_route_path(scope)
+        seen = self._seen.get((key[0], raw))
+        if seen is None:
+            return False  # not matched yet: not remembered, so that it qualifies once it is
         route = seen[0].route
         target = route.target
-        if type(target) is not WSGIMount or route.switch is not None:
-            return None
-        scope["router"] = self
-        scope[ROUTE] = route.entry
-        return target, raw
+        decision: _Direct | Literal[False] = False
+        if type(target) is WSGIMount and route.switch is None:
+            decision = (target, raw, route.entry)
+        if len(self._direct) >= SEEN_PATHS:
+            self._direct = {}
+        self._direct[key] = decision
+        return decision
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -381,6 +402,7 @@ class TableRouter(Router):
 
 
 Side = Literal["legacy", "new"]
+_Direct = tuple[WSGIMount, str, RouteEntry]
 
 
 def _adding_header(send: Send, header: tuple[bytes, bytes]) -> Send:
