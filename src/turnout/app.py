@@ -6,12 +6,13 @@ import inspect
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from starlette.applications import Starlette
 from starlette.datastructures import URLPath
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.routing import BaseRoute, Mount, NoMatchFound, Route
 from starlette.types import ASGIApp, ExceptionHandler, Lifespan
 
@@ -21,7 +22,7 @@ from turnout.errors import ErrorRenderer, http_exception_handler, server_error_h
 from turnout.exceptions import ConfigError, SwitchError
 from turnout.metrics import Metrics
 from turnout.middleware.access_log import AccessLog
-from turnout.middleware.edge import EdgeMiddleware
+from turnout.middleware.edge import EdgeMiddleware, ErrorHandler
 from turnout.middleware.proxy_headers import DEFAULT_TRUSTED
 from turnout.router import ASGIMount, NativeRoute, TableRouter
 from turnout.routing.pattern import parse_starlette
@@ -163,12 +164,11 @@ class Turnout(Starlette):
         # between that would act on them: no middleware of the user's, no app-wide body limit
         # (Starlette's counts chunked bodies in `receive`), and no debug traceback pages.
         plain = not self.user_middleware and self.max_body_size is None and not self.debug
-        error_handler = None
-        for key, value in self.exception_handlers.items():
-            if key in (500, Exception):
-                error_handler = value  # the one `ServerErrorMiddleware` takes
+        stack = super().build_middleware_stack()
+        # The short way's 500 page comes from the handler Starlette gave its outermost layer.
+        error_handler = cast(ErrorHandler, stack.handler) if isinstance(stack, ServerErrorMiddleware) else None
         return EdgeMiddleware(
-            super().build_middleware_stack(),
+            stack,
             trusted_proxies=self.trusted_proxies,
             observers=observers,
             max_body_size=self.max_body_size,

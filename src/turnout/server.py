@@ -170,8 +170,16 @@ class _HeaderDeadline:
     def _expect_headers(self) -> None:
         self._waiting_for_headers = True
         self._deadline = self.loop.time() + self._timeout
+        self._arm_next()
+
+    def _arm_next(self) -> None:
+        """Arm the timer for the earliest deadline pending: the headers', the keep-alive's, or none."""
+        when = self._deadline if self._waiting_for_headers else None
         idle_until = self._idle_until
-        self._arm(self._deadline if idle_until is None else min(idle_until, self._deadline))
+        if idle_until is not None and (when is None or idle_until < when):
+            when = idle_until
+        if when is not None:
+            self._arm(when)
 
     def _arm(self, when: float) -> None:
         timer = self._timer
@@ -194,11 +202,8 @@ class _HeaderDeadline:
             logger.debug("closing a connection that did not send its headers within %ss", self._timeout)
             self.transport.close()
             return
-        # A request is being served, or a deadline moved: its own timeout applies, or sleep again.
-        if self._waiting_for_headers:
-            self._arm(self._deadline if idle_until is None else min(idle_until, self._deadline))
-        elif idle_until is not None:
-            self._arm(idle_until)
+        # A deadline moved: sleep again until it. (While a request is served, none is pending.)
+        self._arm_next()
 
 
 class H11Protocol(_HeaderDeadline, _H11Protocol):  # type: ignore[misc]

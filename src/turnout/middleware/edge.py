@@ -72,6 +72,7 @@ class DirectTarget(Protocol):
 
 # The mount and raw path of a request the edge may hand straight to the bridge, or `None`.
 Direct = Callable[[Scope], "tuple[DirectTarget, str] | None"]
+# An HTTP exception handler, as Starlette's `ServerErrorMiddleware` calls it.
 ErrorHandler = Callable[[Request, Exception], Any]
 
 
@@ -141,35 +142,23 @@ class EdgeMiddleware:
         state["request_id"] = rid
         header = (_REQUEST_ID, rid.encode("ascii"))
         direct = self.direct(scope) if self.direct is not None else None
-        if direct is not None:
-            token = request_id.set(rid)
-            try:
+        token = request_id.set(rid)
+        try:
+            if direct is not None:
+                # The short way: the bridge adds the id itself, so `send` goes unwrapped.
+                target, raw = direct
                 if self.observers:
-                    target, raw = direct
                     await self._observed(
                         lambda counting: self._direct(target, raw, scope, receive, counting, header), scope, send, rid
                     )
                 else:
-                    await self._direct(direct[0], direct[1], scope, receive, send, header)
-            finally:
-                request_id.reset(token)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [*message.get("headers", ()), header]
-                served_by = scope.get(SERVED_BY)
-                if served_by is not None:
-                    headers.append(served_by)
-                message["headers"] = headers
-            await send(message)
-
-        token = request_id.set(rid)
-        try:
+                    await self._direct(target, raw, scope, receive, send, header)
+                return
+            sending = _adding_headers(send, scope, header)
             if self.observers:
-                await self._observed(lambda counting: self.app(scope, receive, counting), scope, send_with_headers, rid)
+                await self._observed(lambda counting: self.app(scope, receive, counting), scope, sending, rid)
             else:
-                await self.app(scope, receive, send_with_headers)
+                await self.app(scope, receive, sending)
         finally:
             request_id.reset(token)
 
@@ -232,3 +221,18 @@ class EdgeMiddleware:
                     observe(record)
                 except Exception:
                     logger.exception("an observer of requests failed")
+
+
+def _adding_headers(send: Send, scope: Scope, header: tuple[bytes, bytes]) -> Send:
+    """`send`, adding the request id, and the `X-Served-By` the router left in the scope, to the response."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [*message.get("headers", ()), header]
+            served_by = scope.get(SERVED_BY)
+            if served_by is not None:
+                headers.append(served_by)
+            message["headers"] = headers
+        await send(message)
+
+    return sending
