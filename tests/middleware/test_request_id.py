@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 
 import pytest
@@ -9,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from turnout import Turnout
 from turnout._types import Environ, StartResponse
-from turnout.middleware.request_id import request_id
+from turnout.middleware.request_id import _IdMaker, request_id
 from turnout.testing import client
 
 
@@ -69,3 +70,11 @@ async def test_an_unhandled_error_on_the_new_side_gives_a_500_page_with_the_id(
     assert response.status_code == 500
     assert response.json()["request_id"] == response.headers["x-request-id"]
     assert "native failure" not in response.text
+
+
+def test_made_ids_are_32_hex_digits_and_never_repeat() -> None:
+    maker = _IdMaker()
+    ids = [maker() for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    assert all(re.fullmatch(r"[0-9a-f]{32}", made) for made in ids)
+    assert _IdMaker()()[:16] != ids[0][:16]  # another process (or a fork) draws another prefix

@@ -25,7 +25,9 @@ class _IdMaker:
     """Ids unique across processes and time: 16 random hex digits per process, then a counter.
 
     `uuid.uuid4()` reads the OS's random source on every call, a measurable share of a small
-    request; this costs one counter step. A forked worker draws a new prefix.
+    request; this costs one counter step. A forked worker draws a new prefix. The counter starts
+    at 2**64, so that `hex()` gives its 16 digits after a leading "0x1" (a third faster than a
+    format spec).
     """
 
     def __init__(self) -> None:
@@ -34,10 +36,10 @@ class _IdMaker:
 
     def reset(self) -> None:
         self._prefix = os.urandom(8).hex()
-        self._counter = itertools.count()
+        self._counter = itertools.count(1 << 64)
 
     def __call__(self) -> str:
-        return f"{self._prefix}{next(self._counter):016x}"
+        return self._prefix + hex(next(self._counter))[3:]
 
 
 new_request_id = _IdMaker()
