@@ -376,3 +376,44 @@ def test_window_figures_match_a_brute_force_count(
             assert figures[side]["errors"] == sum(1 for what, was_bad in live if what == side and was_bad)
         assert figures["comparisons"] == sum(1 for what, _ in live if what == "comparison")
         assert figures["mismatches"] == sum(1 for what, was_bad in live if what == "comparison" and was_bad)
+
+
+def _brute_percentile(buckets: list[tuple[int, list[float]]], percent: int) -> float | None:
+    """Every kept duration with its bucket's weight, sorted; the first at which the weight reaches `percent`."""
+    weighted = sorted((d, requests / len(sample)) for requests, sample in buckets if sample for d in sample)
+    if not weighted:
+        return None
+    total = sum(weight for _, weight in weighted)
+    rank = total * percent / 100 - total * 1e-9
+    counted = 0.0
+    for duration, weight in weighted:
+        counted += weight
+        if counted >= rank:
+            return duration
+    return weighted[-1][0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    buckets=st.lists(
+        st.lists(st.sampled_from([0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0]), max_size=40),
+        max_size=10,
+    ),
+    extra=st.lists(st.integers(min_value=0, max_value=300), min_size=10, max_size=10),
+    percent=st.sampled_from([1, 25, 50, 51, 90, 99, 100]),
+)
+def test_percentiles_match_a_brute_force_sort(buckets: list[list[float]], extra: list[int], percent: int) -> None:
+    # Each bucket's requests may outnumber its kept durations (the reservoir keeps 256): a kept
+    # duration then stands for several requests, and the buckets weigh differently.
+    clock = FakeClock()
+    health = RouteHealth(Thresholds(), clock=clock)
+    expected: list[tuple[int, list[float]]] = []
+    for durations, more in zip(buckets, extra, strict=False):
+        for duration in durations:
+            health.record("new", 200, duration)
+        health._bucket().sides["new"].requests += more if durations else 0
+        expected.append((len(durations) + (more if durations else 0), durations))
+        clock.now += 6.0  # the next bucket
+    clock.now -= 6.0
+    window = health._window().new
+    assert window.percentile(percent) == _brute_percentile(expected, percent)
