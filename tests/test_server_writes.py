@@ -1,4 +1,4 @@
-"""turnout's protocols send a small response in one system call, and never hold data back."""
+"""turnout's protocols send a small response, or a batch of large writes, in one system call, and hold nothing back."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from turnout.server import HOLD_LIMIT, CoalescingTransport
+from turnout.server import BATCH_LIMIT, HOLD_LIMIT, CoalescingTransport
 from turnout.testing import run_server
 
 
@@ -75,15 +75,45 @@ async def test_a_lone_write_leaves_on_the_loops_next_turn() -> None:
 
 
 @pytest.mark.anyio
-async def test_a_large_write_is_not_held_and_order_is_kept() -> None:
+async def test_large_writes_of_one_turn_leave_together_and_order_is_kept() -> None:
     fake = FakeTransport()
     transport = CoalescingTransport(fake, asyncio.get_running_loop())  # type: ignore[arg-type]
     big = b"x" * (HOLD_LIMIT + 1)
+    transport.write(b"headers")
     transport.write(big)
-    assert fake.calls == [("write", big)]
-    transport.write(b"a")
+    transport.write(big)
+    assert fake.calls == []  # a download's chunks wait for the rest of the batch
+    await asyncio.sleep(0)
+    assert fake.calls == [("writelines", b"headers" + big + big)]
+    transport.write(big)
+    transport.write(b"0\r\n\r\n")  # a small write after a large one: the end of a response, at once
     transport.writelines([b"b", b"c"])
-    assert fake.calls[1:] == [("write", b"a"), ("writelines", b"bc")]
+    assert fake.calls[1:] == [("writelines", big + b"0\r\n\r\n"), ("writelines", b"bc")]
+
+
+@pytest.mark.anyio
+async def test_a_batch_leaves_at_once_when_it_reaches_its_limit() -> None:
+    fake = FakeTransport()
+    transport = CoalescingTransport(fake, asyncio.get_running_loop())  # type: ignore[arg-type]
+    chunk = b"y" * (BATCH_LIMIT // 4)
+    for _ in range(3):
+        transport.write(chunk)
+    assert fake.calls == [] and transport.get_write_buffer_size() == 7 + 3 * len(chunk)
+    transport.write(chunk)
+    assert fake.calls == [("writelines", chunk * 4)]  # what one transport holds stays bounded
+    assert transport.get_write_buffer_size() == 7
+
+
+@pytest.mark.anyio
+async def test_a_held_buffer_that_changes_afterwards_is_sent_as_it_was() -> None:
+    fake = FakeTransport()
+    transport = CoalescingTransport(fake, asyncio.get_running_loop())  # type: ignore[arg-type]
+    buffer = bytearray(b"first")
+    transport.write(buffer)  # type: ignore[arg-type]
+    buffer[:] = b"later"
+    transport.write(b"")  # nothing to send: not a write
+    await asyncio.sleep(0)
+    assert fake.calls == [("write", b"first")]
 
 
 @pytest.mark.anyio

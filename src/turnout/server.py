@@ -9,9 +9,9 @@ is closed. They are Uvicorn's own protocols otherwise; with plain `uvicorn`, pas
 
 They also write a small response in one system call. Uvicorn writes the status line and headers
 as soon as `http.response.start` arrives, then each body chunk: two `send()` calls for a small
-response, which py-spy showed to be the largest single cost of a small request. The protocols
-hold a small write (`CoalescingTransport`) until the next one, or until the loop's next turn,
-and then send both at once with `writelines`.
+response, which py-spy showed to be the largest single cost of a small request, and one per
+chunk of a download. The protocols hold writes (`CoalescingTransport`) until the next small
+one, the loop's next turn, or 1 MiB, and then send them at once with `writelines`.
 """
 
 from __future__ import annotations
@@ -48,37 +48,49 @@ def _timeout() -> float:
     return _cached[1]
 
 
-HOLD_LIMIT = 16 * 1024  # a write up to this size waits for the next one: status lines, headers, small bodies
+HOLD_LIMIT = 16 * 1024  # a write up to this size ends a batch: status lines, headers, small bodies, last chunks
+BATCH_LIMIT = 1024 * 1024  # held bytes past which a batch leaves at once
 
 
 class CoalescingTransport:
-    """A transport that sends a small write together with the one after it, in one system call.
+    """A transport that sends the writes of one turn of the loop together, in one system call.
 
-    A held write goes out at the latest on the loop's next turn (`call_soon`), so nothing waits
-    for more data that may never come; before `close`, `set_protocol` and `write_eof`, at once.
+    - A small write (`HOLD_LIMIT` bytes or less) is held: alone, it goes out on the loop's next
+      turn (`call_soon`), so nothing waits for more data that may never come; when something is
+      held already, it goes out at once, with everything held (`writelines`). A small response's
+      status line, headers and body are one `writev`.
+    - A large write is held until the loop's next turn, or until `BATCH_LIMIT` bytes are held:
+      the chunks of a download that a legacy thread queued, sent in one batch, leave in one
+      `writev` instead of one `send()` each. uvloop then writes them without joining them.
+    - Everything held goes out before `close`, `set_protocol` and `write_eof`; `abort` drops it.
+
     Everything else is the real transport's.
     """
 
-    __slots__ = ("_transport", "_loop", "_held", "_scheduled")
+    __slots__ = ("_transport", "_loop", "_held", "_size", "_scheduled")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
-        self._held: bytes | None = None
+        self._held: list[bytes] | None = None
+        self._size = 0
         self._scheduled = False
 
     def write(self, data: bytes) -> None:
+        size = len(data)
+        if not size:
+            return
         held = self._held
-        if held is not None:
-            self._held = None
-            self._transport.writelines((held, data))
-        elif len(data) <= HOLD_LIMIT:
-            self._held = bytes(data)
+        if held is None:
+            self._held = held = []
             if not self._scheduled:
                 self._scheduled = True
                 self._loop.call_soon(self._flush)
-        else:
-            self._transport.write(data)
+        # Held data must not change under us: a bytearray or memoryview is copied.
+        held.append(data if type(data) is bytes else bytes(data))
+        self._size += size
+        if (size <= HOLD_LIMIT and len(held) > 1) or self._size >= BATCH_LIMIT:
+            self.flush()
 
     def _flush(self) -> None:
         self._scheduled = False
@@ -88,8 +100,12 @@ class CoalescingTransport:
         held = self._held
         if held is not None:
             self._held = None
+            self._size = 0
             if not self._transport.is_closing():
-                self._transport.write(held)
+                if len(held) == 1:
+                    self._transport.write(held[0])
+                else:
+                    self._transport.writelines(held)
 
     def writelines(self, list_of_data: Any) -> None:
         self.flush()
@@ -105,6 +121,7 @@ class CoalescingTransport:
 
     def abort(self) -> None:
         self._held = None
+        self._size = 0
         self._transport.abort()
 
     def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
@@ -115,7 +132,7 @@ class CoalescingTransport:
         return self._transport.is_closing()
 
     def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size() + len(self._held or b"")
+        return self._transport.get_write_buffer_size() + self._size
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
