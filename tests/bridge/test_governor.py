@@ -10,7 +10,16 @@ from starlette.responses import PlainTextResponse
 
 from turnout import Turnout
 from turnout._types import Environ, StartResponse
-from turnout.bridge.governor import CALM_PERIODS, FAST_SWITCH, PERIOD, TARGET_LAG, Gate, Governor
+from turnout.bridge.governor import (
+    CALM_PERIODS,
+    FAST_SWITCH,
+    MAX_REST,
+    PERIOD,
+    REST_FACTOR,
+    TARGET_LAG,
+    Gate,
+    Governor,
+)
 from turnout.testing import client
 
 LAGGING = TARGET_LAG * 2
@@ -155,3 +164,20 @@ async def test_legacy_requests_alone_do_not_count_as_others() -> None:
         assert app.router.served == 0  # the gate counts these: a mount alone is never throttled
         assert (await http.get("/new")).text == "new"
         assert app.router.served == 1
+
+
+def test_a_cooling_mount_rests_longer_than_it_computed_so_the_loop_gets_most_of_the_core(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rests: list[float] = []
+    monkeypatch.setattr("turnout.bridge.governor.time.sleep", rests.append)
+    gate = Gate("busy", 4)
+    gate.enter()
+    gate.leave(0.010)  # not cooling: no rest
+    gate.cooling = True
+    for computed in (0.010, 0.050, 1.0):
+        gate.enter()
+        gate.leave(computed)
+    assert rests == [pytest.approx(0.010 * REST_FACTOR), pytest.approx(0.050 * REST_FACTOR), MAX_REST]
+    assert REST_FACTOR > 1  # the mount gets less than half of a core while it cools
+    assert gate.running == 0 and gate.cpu_seconds == pytest.approx(1.070)
