@@ -6,7 +6,7 @@ import inspect
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.datastructures import URLPath
@@ -22,7 +22,7 @@ from turnout.errors import ErrorRenderer, http_exception_handler, server_error_h
 from turnout.exceptions import ConfigError, SwitchError
 from turnout.metrics import Metrics
 from turnout.middleware.access_log import AccessLog
-from turnout.middleware.edge import EdgeMiddleware, ErrorHandler
+from turnout.middleware.edge import EdgeMiddleware
 from turnout.middleware.proxy_headers import DEFAULT_TRUSTED
 from turnout.router import ASGIMount, NativeRoute, TableRouter
 from turnout.routing.pattern import parse_starlette
@@ -166,7 +166,7 @@ class Turnout(Starlette):
         plain = not self.user_middleware and self.max_body_size is None and not self.debug
         stack = super().build_middleware_stack()
         # The short way's 500 page comes from the handler Starlette gave its outermost layer.
-        error_handler = cast(ErrorHandler, stack.handler) if isinstance(stack, ServerErrorMiddleware) else None
+        error_handler = stack.handler if isinstance(stack, ServerErrorMiddleware) else None
         return EdgeMiddleware(
             stack,
             trusted_proxies=self.trusted_proxies,

@@ -89,16 +89,23 @@ async def test_a_request_waits_in_the_queue_for_a_thread() -> None:
     assert app.wsgi_mounts[0].budget.running == 0
 
 
+async def _queued_behind_slow(
+    http: httpx.AsyncClient, gate: Gate
+) -> tuple[asyncio.Task[httpx.Response], httpx.Response, float]:
+    """Start `/a/slow` on the mount's one thread, then ask `/a/fast`: its answer, and how long it took."""
+    slow = asyncio.create_task(http.get("/a/slow"))
+    await gate.wait_entered()
+    started = time.monotonic()
+    answer = await http.get("/a/fast")
+    return slow, answer, time.monotonic() - started
+
+
 @pytest.mark.anyio
 async def test_a_request_that_waits_past_the_queue_timeout_gets_a_503() -> None:
     gate = Gate()
     app = gated(gate, threads=1, queue=4, queue_timeout=0.2)
     async with client(app) as http:
-        slow = asyncio.create_task(http.get("/a/slow"))
-        await gate.wait_entered()
-        started = time.monotonic()
-        refused = await http.get("/a/fast")
-        waited = time.monotonic() - started
+        slow, refused, waited = await _queued_behind_slow(http, gate)
         assert refused.status_code == 503
         assert refused.headers["retry-after"] == "1"
         assert 0.15 < waited < 3
@@ -113,11 +120,7 @@ async def test_the_queue_timeout_holds_when_it_is_longer_than_the_timeout() -> N
     gate = Gate()
     app = gated(gate, threads=1, queue=4, queue_timeout=0.6, timeout=0.2)
     async with client(app) as http:
-        slow = asyncio.create_task(http.get("/a/slow"))
-        await gate.wait_entered()
-        started = time.monotonic()
-        refused = await http.get("/a/fast")
-        waited = time.monotonic() - started
+        slow, refused, waited = await _queued_behind_slow(http, gate)
         assert refused.status_code == 503
         assert 0.5 < waited < 3
         gate.open.set()

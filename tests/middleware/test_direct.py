@@ -184,7 +184,7 @@ class FailingTarget:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("responded", [False, True])
-async def test_the_edge_alone_gives_turnouts_500_page_only_before_a_response_started(responded: bool) -> None:
+async def test_the_edge_alone_gives_a_500_page_only_before_a_response_started(responded: bool) -> None:
     async def unreachable(scope: Scope, receive: Receive, send: Send) -> None:
         raise AssertionError("the whole way was taken")
 

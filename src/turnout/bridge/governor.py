@@ -13,8 +13,8 @@ When the lag passes `TARGET_LAG` (Python's default switch interval), it halves t
 mount that used more than a `HOG_SHARE` of a core in CPU time since the last check, and marks it
 as cooling: after each of its requests, its thread rests `REST_FACTOR` times as long as the
 request computed (at most `MAX_REST`), holding the gate, so the mount uses at most 40% of a core
-while the loop lags. While any mount is throttled, the switch interval is shortened to `FAST_SWITCH`, so the
-loop gets the GIL back sooner each time it wakes. When the lag has stayed under half the target
+while the loop lags. While any mount is throttled, the switch interval is shortened to
+`FAST_SWITCH`, so the loop gets the GIL back sooner each time it wakes. When the lag has stayed under half the target
 for `CALM_PERIODS` checks in a row, every gate opens by one, up to the mount's `threads`, and
 cooling stops. A mount that waits on I/O uses little CPU and is never throttled; a mount that
 computes keeps at least one running request, and the loop gets the rest. A mount is throttled

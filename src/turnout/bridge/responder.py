@@ -100,7 +100,6 @@ class LegacyGateway:
         self.budget = Budget(threads=limits.threads, queue=limits.queue, queue_timeout=limits.queue_timeout)
         self.gate = Gate(name, limits.threads)
         self.errors = ErrorStream(name)
-        self.served_by = served_by
         self.extra_headers = [(b"x-served-by", served_by.encode("latin-1"))] if served_by else []
         self.retry_after = str(max(1, math.ceil(limits.queue_timeout)))
 
@@ -238,9 +237,7 @@ class Exchange:
 
     async def _respond(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
         headers = dict(headers or {})
-        if self.gateway.served_by:
-            headers["X-Served-By"] = self.gateway.served_by
-        for name, value in self.extra_headers:
+        for name, value in (*self.gateway.extra_headers, *self.extra_headers):  # as on the app's own responses
             headers[name.decode("latin-1")] = value.decode("latin-1")
         self._answered = True
         response = error_response(self.scope, status, detail, headers)

@@ -22,16 +22,13 @@ a response has started still gets the app's 500 page, as `ServerErrorMiddleware`
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
 
 from turnout.errors import error_response
 from turnout.middleware.framing import framing_error
@@ -72,8 +69,6 @@ class DirectTarget(Protocol):
 
 # The mount and raw path of a request the edge may hand straight to the bridge, or `None`.
 Direct = Callable[[Scope], "tuple[DirectTarget, str] | None"]
-# An HTTP exception handler, as Starlette's `ServerErrorMiddleware` calls it.
-ErrorHandler = Callable[[Request, Exception], Any]
 
 
 def declared_too_large(length: bytes, limit: int) -> tuple[int, str] | None:
@@ -94,7 +89,7 @@ class EdgeMiddleware:
         observers: Sequence[Observer] = (),
         max_body_size: int | None = None,
         direct: Direct | None = None,
-        error_handler: ErrorHandler | None = None,
+        error_handler: ExceptionHandler | None = None,
     ) -> None:
         self.app = app
         self.direct = direct
@@ -169,23 +164,12 @@ class EdgeMiddleware:
         try:
             await exchange.run()
         except Exception as exc:
-            if not exchange.responded:
-                response = await self._error_page(scope, exc)
-                response.raw_headers.append(header)
-                await response(scope, receive, send)
-            raise  # as `ServerErrorMiddleware` does: the server logs it
-
-    async def _error_page(self, scope: Scope, exc: Exception) -> Response:
-        """The app's 500 page for `exc`, from its handler for 500 (or `Exception`), as Starlette renders it."""
-        handler = self.error_handler
-        request = Request(scope)
-        if handler is None:
-            return error_response(scope, 500, "Internal Server Error")
-        if asyncio.iscoroutinefunction(handler):
-            response: Response = await handler(request, exc)
-        else:
-            response = await run_in_threadpool(handler, request, exc)
-        return response
+            if exchange.responded:
+                raise
+            # What the long way would give: Starlette's outermost layer, with the app's 500
+            # handler, renders the page and lets the error go on to the server.
+            errors = ServerErrorMiddleware(_raising(exc), handler=self.error_handler)
+            await errors(scope, receive, _adding_headers(send, scope, header))
 
     async def _observed(self, call: Callable[[Send], Awaitable[None]], scope: Scope, send: Send, rid: str) -> None:
         started = time.perf_counter()
@@ -221,6 +205,13 @@ class EdgeMiddleware:
                     observe(record)
                 except Exception:
                     logger.exception("an observer of requests failed")
+
+
+def _raising(exc: Exception) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise exc
+
+    return app
 
 
 def _adding_headers(send: Send, scope: Scope, header: tuple[bytes, bytes]) -> Send:
