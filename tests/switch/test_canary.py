@@ -15,7 +15,7 @@ import httpx
 import pytest
 from starlette.types import Scope
 
-from tests.switch.pairs import SECRET, Shop, build, served_by
+from tests.switch.pairs import NO_LATENCY_ROLLBACK, SECRET, Shop, build, served_by
 from turnout import Turnout
 from turnout.sessions import FlaskCookieCodec
 from turnout.switch.canary import COOKIE, COOKIE_MAX_AGE, Sticky, in_canary
@@ -60,6 +60,7 @@ async def for_each(users: Sequence[str], visit: Callable[[str], Awaitable[None]]
 
 def canary_app(state: str, **options: object) -> Turnout:
     app = build(Shop())
+    options.setdefault("rollback", NO_LATENCY_ROLLBACK)
     app.configure_switch("item_v2", state, **options)  # type: ignore[arg-type]
     return app
 
@@ -162,8 +163,8 @@ async def test_canary_0_is_all_legacy_and_100_all_new(state: str, side: str) -> 
 @pytest.mark.anyio
 async def test_one_canary_share_puts_a_user_on_the_same_side_of_every_route() -> None:
     app = build(Shop())
-    app.configure_switch("item_v2", "canary 50%")
-    app.configure_switch("stamp_v2", "canary 50%", noise_sample=0)
+    app.configure_switch("item_v2", "canary 50%", rollback=NO_LATENCY_ROLLBACK)
+    app.configure_switch("stamp_v2", "canary 50%", noise_sample=0, rollback=NO_LATENCY_ROLLBACK)
     async with client(app) as http:
         for n in range(40):
             item = await http.get(ITEM, headers=user_cookie(f"user-{n}"))
@@ -248,7 +249,7 @@ def session_of(user_id: str) -> str:
 @pytest.mark.anyio
 async def test_a_session_sticky_canary_follows_the_user_id_in_the_session() -> None:
     app = build(Shop(), sessions=True)
-    app.configure_switch("item_v2", "canary 50%", sticky="session:_user_id")
+    app.configure_switch("item_v2", "canary 50%", sticky="session:_user_id", rollback=NO_LATENCY_ROLLBACK)
     ids = [str(n) for n in range(40)]
     on_new = [i for i in ids if in_canary("s:" + i, 50)]
     on_legacy = [i for i in ids if not in_canary("s:" + i, 50)]

@@ -14,7 +14,18 @@ import anyio
 import httpx
 import pytest
 
-from tests.switch.pairs import LEGACY_PRICE, SECRET, WRITES, Call, Shop, build, served_by, shadows_done, steady
+from tests.switch.pairs import (
+    LEGACY_PRICE,
+    NO_LATENCY_ROLLBACK,
+    SECRET,
+    WRITES,
+    Call,
+    Shop,
+    build,
+    served_by,
+    shadows_done,
+    steady,
+)
 from turnout.exceptions import SwitchError
 from turnout.lifespan import LifespanError
 from turnout.sessions import FlaskCookieCodec
@@ -83,7 +94,7 @@ async def test_new_serves_every_method_from_the_new_side() -> None:
 async def test_a_canary_serves_its_users_from_the_side_their_cookie_picks() -> None:
     shop = Shop()
     app = build(shop)
-    app.configure_switch("item_v2", "canary 50%")
+    app.configure_switch("item_v2", "canary 50%", rollback=NO_LATENCY_ROLLBACK)
     users = [f"user-{n}" for n in range(40)]
     sides: dict[str, str] = {}
     async with client(app) as http:
