@@ -34,11 +34,6 @@ class Budget:
         """How many admitted requests wait for a thread."""
         return max(0, self.admitted - self.running - self.abandoned)
 
-    @property
-    def may_wait(self) -> bool:
-        """Whether the request admitted last may have to wait for a thread."""
-        return self.admitted > self.threads
-
     def admit(self) -> bool:
         """Take a place for one request; `False` if the threads and the queue are all taken."""
         if self.admitted >= self.threads + self.queue:

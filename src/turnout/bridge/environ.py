@@ -25,6 +25,7 @@ from turnout._types import Environ
 
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _header_keys: dict[bytes, str | None] = {}
+_UNSEEN = ""  # no header maps to an empty key
 
 
 def _environ_key(name: bytes) -> str | None:
@@ -50,44 +51,65 @@ def wsgi_path(raw: str) -> str:
     return unquote_to_bytes(raw).decode("latin-1")
 
 
+def _base_environ(scheme: str, server: Any, http_version: str, root_path: str, script_name: str) -> Environ:
+    """The keys that are the same for every request of one mount over one listening socket."""
+    server = server or ("localhost", None)
+    return {
+        "SCRIPT_NAME": root_path.encode("utf-8").decode("latin-1") + wsgi_path(script_name),
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1]) if server[1] else _DEFAULT_PORTS.get(scheme, "80"),
+        "SERVER_PROTOCOL": f"HTTP/{http_version}",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scheme,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+
+
+# The base environs made so far, by what they are made of: a request copies one (a C-level copy)
+# instead of working out the same ten keys again.
+_bases: dict[tuple[Any, ...], Environ] = {}
+
+
 def build_environ(scope: Scope, *, script_name: str, path_info: str, body: Any) -> Environ:
     """The environ for `scope`, with the mount's `script_name` and the rest as `path_info`.
 
     Both are raw (percent-encoded) here and decoded into latin-1 "bytes as str".
     """
-    scheme: str = scope.get("scheme", "http")
-    server = scope.get("server") or ("localhost", None)
-    root_path: str = scope.get("root_path", "")
-    environ: Environ = {
-        "REQUEST_METHOD": scope["method"],
-        "SCRIPT_NAME": root_path.encode("utf-8").decode("latin-1") + wsgi_path(script_name),
-        "PATH_INFO": wsgi_path(path_info),
-        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
-        "SERVER_NAME": str(server[0]),
-        "SERVER_PORT": str(server[1]) if server[1] else _DEFAULT_PORTS.get(scheme, "80"),
-        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": scheme,
-        "wsgi.input": body,
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        "asgi.scope": scope,
-    }
-    client = scope.get("client")
+    get = scope.get
+    server = get("server")
+    if type(server) is list:
+        server = tuple(server)
+    made_of = (get("scheme", "http"), server, get("http_version", "1.1"), get("root_path", ""), script_name)
+    base = _bases.get(made_of)
+    if base is None:
+        base = _base_environ(*made_of)
+        if len(_bases) < 256:
+            _bases[made_of] = base
+    environ = base.copy()
+    environ["REQUEST_METHOD"] = scope["method"]
+    environ["PATH_INFO"] = wsgi_path(path_info)
+    environ["QUERY_STRING"] = get("query_string", b"").decode("latin-1")
+    environ["wsgi.input"] = body
+    environ["asgi.scope"] = scope
+    client = get("client")
     if client is not None:
         environ["REMOTE_ADDR"] = str(client[0])
         environ["REMOTE_PORT"] = str(client[1])
+    keys = _header_keys
     for name, value in scope["headers"]:
-        key = _environ_key(name)
+        key = keys.get(name, _UNSEEN)
+        if key is _UNSEEN:
+            key = _environ_key(name)
         if key is None:
             continue
         text = value.decode("latin-1")
         if key in environ:
             text = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + text
         environ[key] = text
-    state = scope.get("state")
+    state = get("state")
     if isinstance(state, dict) and "request_id" in state:
         # The id turnout kept or made, in place of whatever the client sent.
         environ["HTTP_X_REQUEST_ID"] = state["request_id"]

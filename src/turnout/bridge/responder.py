@@ -79,14 +79,17 @@ def _check(text: str, what: str) -> None:
         raise ValueError(f"the legacy app set a response {what} with CR, LF or NUL in it: {text!r}")
 
 
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+# A header name as the loop sends it (lower case, latin-1), by the name the app gave: apps send
+# the same few names on every response, each checked and encoded once.
+_header_names: dict[str, bytes] = {}
+
+
+def _header_name(name: str) -> bytes:
+    _check(name, "header name")
+    key = name.lower().encode("latin-1")
+    if len(_header_names) < 1024:
+        _header_names[name] = key
+    return key
 
 
 class LegacyGateway:
@@ -177,8 +180,10 @@ class Exchange:
     async def run(self) -> None:
         gateway = self.gateway
         limits = gateway.limits
-        length = _content_length(self.scope)
-        if length is not None and length > limits.max_body_size:
+        # Built first: its CONTENT_LENGTH is the declared length, from the one pass over the headers.
+        environ = build_environ(self.scope, script_name=self.script_name, path_info=self.path_info, body=None)
+        length = environ.get("CONTENT_LENGTH")
+        if length is not None and length.isdigit() and int(length) > limits.max_body_size:
             await self._respond(413, "The request body is larger than this endpoint accepts.")
             return
         first = await self.receive()
@@ -189,13 +194,15 @@ class Exchange:
         if self._received > limits.max_body_size:
             await self._respond(413, "The request body is larger than this endpoint accepts.")
             return
-        if not gateway.budget.admit():
+        budget = gateway.budget
+        if not budget.admit():
             await self._overloaded("queue full")
             return
         final_seen = False
         try:
-            self.body = RequestBody(self.loop, self._receive_body, chunk, first.get("more_body", False))
-            environ = build_environ(self.scope, script_name=self.script_name, path_info=self.path_info, body=self.body)
+            self.body = environ["wsgi.input"] = RequestBody(
+                self.loop, self._receive_body, chunk, first.get("more_body", False)
+            )
             environ["wsgi.errors"] = gateway.errors
             environ["wsgi.file_wrapper"] = FileWrapper
             context = contextvars.copy_context()
@@ -203,7 +210,7 @@ class Exchange:
             gateway.pool.submit(functools.partial(context.run, self._run_app, environ))
             # One timer serves both limits: the queue timeout first, if the request may wait.
             delay = limits.timeout
-            if gateway.budget.may_wait:
+            if budget.admitted > budget.threads:  # it may have to wait for a thread
                 self._queue_deadline = self._submitted_at + limits.queue_timeout
                 delay = min(delay, limits.queue_timeout)
             self._timer = self.loop.call_later(delay, self._on_timer)
@@ -449,10 +456,14 @@ class Exchange:
         _check(status, "status")
         code = int(status[:3])
         encoded = []
+        names = _header_names
         for name, value in headers:
-            _check(name, "header name")
-            _check(value, "header value")
-            encoded.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+            key = names.get(name)
+            if key is None:
+                key = _header_name(name)
+            if "\r" in value or "\n" in value or "\0" in value:
+                _check(value, "header value")
+            encoded.append((key, value.encode("latin-1")))
         self._status = code
         self._headers = encoded
         return self._write

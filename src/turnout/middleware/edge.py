@@ -121,13 +121,14 @@ class EdgeMiddleware:
         if kind != "http":
             await self.app(scope, receive, send)
             return
-        refusal = framing_error(found[4], found[5] is not None)
-        if refusal is None and self.max_body_size is not None and found[5] is not None:
-            refusal = declared_too_large(found[5], self.max_body_size)
-        if refusal is not None:
-            response = error_response(scope, refusal[0], refusal[1], {"Connection": "close"})
-            await response(scope, receive, send)
-            return
+        if found[4] is not None or found[5] is not None:  # a request with a body
+            refusal = framing_error(found[4], found[5] is not None)
+            if refusal is None and self.max_body_size is not None and found[5] is not None:
+                refusal = declared_too_large(found[5], self.max_body_size)
+            if refusal is not None:
+                response = error_response(scope, refusal[0], refusal[1], {"Connection": "close"})
+                await response(scope, receive, send)
+                return
         rid = incoming_request_id(found[0])
         if rid is None:
             rid = new_request_id()  # the bridge puts it in the environ; the headers stay as sent
