@@ -21,27 +21,24 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.types import Scope
 
+from turnout._memo import Memo
 from turnout._types import Environ
 
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
-_header_keys: dict[bytes, str | None] = {}
-_UNSEEN = ""  # no header maps to an empty key
 
 
 def _environ_key(name: bytes) -> str | None:
-    key = _header_keys.get(name)
-    if key is None and name not in _header_keys:
-        if b"_" in name:
-            key = None
-        elif name == b"content-type":
-            key = "CONTENT_TYPE"
-        elif name == b"content-length":
-            key = "CONTENT_LENGTH"
-        else:
-            key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
-        if len(_header_keys) < 1024:
-            _header_keys[name] = key
-    return key
+    """The environ key of a request header, or `None` for a name with an underscore."""
+    if b"_" in name:
+        return None
+    if name == b"content-type":
+        return "CONTENT_TYPE"
+    if name == b"content-length":
+        return "CONTENT_LENGTH"
+    return "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
+
+
+_header_keys: Memo[bytes, str | None] = Memo(_environ_key, 1024)
 
 
 def wsgi_path(raw: str) -> str:
@@ -68,31 +65,26 @@ def _base_environ(scheme: str, server: Any, http_version: str, root_path: str, s
     }
 
 
-# The base environs made so far, by what they are made of: a request copies one (a C-level copy)
-# instead of working out the same ten keys again.
-_bases: dict[tuple[Any, ...], Environ] = {}
+# The base environs, by what they are made of: a request copies one (a C-level copy) instead of
+# working out the same ten keys again.
+_bases: Memo[tuple[Any, ...], Environ] = Memo(lambda made_of: _base_environ(*made_of), 256)
 
 
-def build_environ(scope: Scope, *, script_name: str, path_info: str, body: Any) -> Environ:
+def build_environ(scope: Scope, *, script_name: str, path_info: str) -> Environ:
     """The environ for `scope`, with the mount's `script_name` and the rest as `path_info`.
 
-    Both are raw (percent-encoded) here and decoded into latin-1 "bytes as str".
+    Both are raw (percent-encoded) here and decoded into latin-1 "bytes as str". The caller sets
+    `wsgi.input`.
     """
     get = scope.get
     server = get("server")
     if type(server) is list:
         server = tuple(server)
     made_of = (get("scheme", "http"), server, get("http_version", "1.1"), get("root_path", ""), script_name)
-    base = _bases.get(made_of)
-    if base is None:
-        base = _base_environ(*made_of)
-        if len(_bases) < 256:
-            _bases[made_of] = base
-    environ = base.copy()
+    environ = _bases[made_of].copy()
     environ["REQUEST_METHOD"] = scope["method"]
     environ["PATH_INFO"] = wsgi_path(path_info)
     environ["QUERY_STRING"] = get("query_string", b"").decode("latin-1")
-    environ["wsgi.input"] = body
     environ["asgi.scope"] = scope
     client = get("client")
     if client is not None:
@@ -100,9 +92,7 @@ def build_environ(scope: Scope, *, script_name: str, path_info: str, body: Any) 
         environ["REMOTE_PORT"] = str(client[1])
     keys = _header_keys
     for name, value in scope["headers"]:
-        key = keys.get(name, _UNSEEN)
-        if key is _UNSEEN:
-            key = _environ_key(name)
+        key = keys[name]
         if key is None:
             continue
         text = value.decode("latin-1")

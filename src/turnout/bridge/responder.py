@@ -31,6 +31,7 @@ from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
+from turnout._memo import Memo
 from turnout._types import Environ, OptExcInfo, WriteCallable, WSGIApp
 from turnout.bridge.body import BodyTooLarge, ClientDisconnected, RequestBody
 from turnout.bridge.budget import Budget
@@ -79,17 +80,14 @@ def _check(text: str, what: str) -> None:
         raise ValueError(f"the legacy app set a response {what} with CR, LF or NUL in it: {text!r}")
 
 
-# A header name as the loop sends it (lower case, latin-1), by the name the app gave: apps send
-# the same few names on every response, each checked and encoded once.
-_header_names: dict[str, bytes] = {}
-
-
 def _header_name(name: str) -> bytes:
+    """A response header name as the loop sends it: checked, lower case, latin-1."""
     _check(name, "header name")
-    key = name.lower().encode("latin-1")
-    if len(_header_names) < 1024:
-        _header_names[name] = key
-    return key
+    return name.lower().encode("latin-1")
+
+
+# Apps send the same few header names on every response: each is checked and encoded once.
+_header_names: Memo[str, bytes] = Memo(_header_name, 1024)
 
 
 class LegacyGateway:
@@ -181,7 +179,7 @@ class Exchange:
         gateway = self.gateway
         limits = gateway.limits
         # Built first: its CONTENT_LENGTH is the declared length, from the one pass over the headers.
-        environ = build_environ(self.scope, script_name=self.script_name, path_info=self.path_info, body=None)
+        environ = build_environ(self.scope, script_name=self.script_name, path_info=self.path_info)
         length = environ.get("CONTENT_LENGTH")
         if length is not None and length.isdigit() and int(length) > limits.max_body_size:
             await self._respond(413, "The request body is larger than this endpoint accepts.")
@@ -458,9 +456,7 @@ class Exchange:
         encoded = []
         names = _header_names
         for name, value in headers:
-            key = names.get(name)
-            if key is None:
-                key = _header_name(name)
+            key = names[name]
             if "\r" in value or "\n" in value or "\0" in value:
                 _check(value, "header value")
             encoded.append((key, value.encode("latin-1")))

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 
 from starlette.types import Scope
 
+from turnout._memo import Memo
+
 DEFAULT_TRUSTED = ("127.0.0.1", "::1")
 _SCHEMES = {"http": ("http", "ws"), "https": ("https", "wss")}
 
@@ -28,22 +30,20 @@ class TrustedProxies:
         entries = list(entries)
         self.any = "*" in entries
         self.networks = [ipaddress.ip_network(e, strict=False) for e in entries if e != "*"]
-        self._known: dict[object, bool] = {}
+        # Peers are few; forwarded addresses may not be: the table is bounded.
+        self._known: Memo[object, bool] = Memo(self._trusted, 4096)
 
     def __contains__(self, host: object) -> bool:
         if self.any:
             return True
-        known = self._known.get(host)
-        if known is None:
-            try:
-                address = ipaddress.ip_address(str(host))
-            except ValueError:
-                known = False
-            else:
-                known = any(address in network for network in self.networks)
-            if len(self._known) < 4096:  # peers are few; forwarded addresses may not be
-                self._known[host] = known
-        return known
+        return self._known[host]
+
+    def _trusted(self, host: object) -> bool:
+        try:
+            address = ipaddress.ip_address(str(host))
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
 
 
 def apply_forwarded(
